@@ -1,0 +1,121 @@
+"""The public Python API: load a dataset and backtest a strategy on it.
+
+`backtest` is what `ideaflow backtest` calls: the engine strategies (`actual`, `mirror`)
+replay the log (SPEC §3-4); every other name is a walk-forward policy of SPEC §5.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from ideaflow.data import DEFAULT_INITIAL_EQUITY, Dataset
+from ideaflow.errors import ParameterError
+from ideaflow.results import BacktestResult
+
+ENGINE_STRATEGIES = ("actual", "mirror")
+
+
+def all_strategies() -> tuple[str, ...]:
+    from ideaflow.strategies import STRATEGIES
+
+    return ENGINE_STRATEGIES + tuple(s for s in STRATEGIES if s not in ENGINE_STRATEGIES)
+
+
+def load(
+    data: Dataset | str | Path,
+    *,
+    initial_equity: float | None = None,
+    on_invalid: str = "error",
+    quarantine_dir: str | Path | None = None,
+) -> Dataset:
+    """A `Dataset` as given, or read and validated from a dataset directory."""
+    if isinstance(data, Dataset):
+        if initial_equity is not None:
+            raise ParameterError(
+                "initial_equity: applies when a dataset is read from a path; this Dataset was "
+                "already built with its initial equities (pass initial_equity to load_dataset)"
+            )
+        return data
+    from ideaflow.io import load_dataset
+
+    return load_dataset(
+        data,
+        on_invalid=on_invalid,
+        quarantine_dir=quarantine_dir,
+        initial_equity=DEFAULT_INITIAL_EQUITY if initial_equity is None else initial_equity,
+    )
+
+
+def backtest(
+    data: Dataset | str | Path,
+    strategy: str = "actual",
+    *,
+    depth: int = 1,
+    initial_equity: float | None = None,
+    sharpe_annualization: float = math.sqrt(365.0),
+    on_invalid: str = "error",
+    quarantine_dir: str | Path | None = None,
+    progress: bool = False,
+    **strategy_params: Any,
+) -> BacktestResult:
+    """Backtest one strategy on a dataset (a path or a loaded `Dataset`).
+
+    `actual` accounts for the log as it is; `mirror` keeps the original trades and
+    regenerates every copy from `follows` (SPEC §4, copies of copies up to `depth` hops).
+    Other names run a SPEC §5 policy with `strategy_params` (see `StrategyParams`).
+
+    >>> result = backtest("datasets/sample", "mirror")        # doctest: +SKIP
+    >>> result.accounts.sort_values("roi").tail()              # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    if strategy not in ENGINE_STRATEGIES:
+        names = all_strategies()
+        if strategy not in names:
+            import difflib
+
+            close = difflib.get_close_matches(strategy, names, n=1)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            raise ParameterError(
+                f"strategy: expected one of {', '.join(names)}; found `{strategy}`{hint}"
+            )
+    if not isinstance(depth, int) or depth < 1:
+        raise ParameterError(f"depth: expected an integer >= 1; found {depth!r}")
+    if not (math.isfinite(sharpe_annualization) and sharpe_annualization > 0):
+        raise ParameterError(
+            f"sharpe_annualization: expected a finite number > 0; found {sharpe_annualization!r}"
+        )
+    ds = load(data, initial_equity=initial_equity, on_invalid=on_invalid,
+              quarantine_dir=quarantine_dir)
+    load_seconds = time.perf_counter() - started
+
+    if strategy in ENGINE_STRATEGIES:
+        seed = strategy_params.pop("seed", None)
+        unused = sorted(k for k, v in strategy_params.items() if v is not None)
+        if unused:
+            raise ParameterError(
+                f"{', '.join(unused)}: only apply to the SPEC §5 strategies, not to `{strategy}`"
+            )
+        from ideaflow.engine import ReplayConfig, replay
+
+        config = ReplayConfig(strategy=strategy, depth=depth,
+                              sharpe_annualization=sharpe_annualization)
+        replayed = replay(ds, config, progress=progress)
+        result = replayed.to_result(ds)
+        result.params.setdefault("seed", seed)
+    else:
+        from ideaflow.strategies import StrategyParams, run_strategy
+
+        given = {k: v for k, v in strategy_params.items() if v is not None}
+        given.setdefault("depth", depth)
+        given.setdefault("sharpe_annualization", sharpe_annualization)
+        try:
+            params = StrategyParams(**given)
+        except TypeError as exc:
+            raise ParameterError(f"strategy parameters: {exc}") from None
+        result = run_strategy(ds, strategy, params, progress=progress)
+    result.timings = {"load": load_seconds, **result.timings}
+    result.meta = {**ds.meta, **result.meta}
+    return result

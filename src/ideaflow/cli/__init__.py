@@ -1,0 +1,34 @@
+"""The `ideaflow` command line: thin click wrappers over the public API.
+
+Each command lives in its own module of this package and is registered here.
+"""
+
+from __future__ import annotations
+
+import click
+
+from ideaflow import __version__
+
+
+class _Group(click.Group):
+    """A group whose usage errors exit with status 2 (click's default) and no traceback."""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ideaflow")
+def main() -> None:
+    """ideaflow: a research backtester for social (copy) trading.
+
+    Replay copy-trading logs over a follower graph, compare idea-flow strategies
+    walk-forward, and measure social-learning effects. See SPEC and README.
+    """
+
+
+def _register() -> None:
+    from ideaflow.cli import commands
+
+    for command in commands.ALL:
+        main.add_command(command)
+
+
+_register()

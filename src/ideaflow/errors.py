@@ -1,0 +1,57 @@
+"""Project exceptions: bad input is a `DataError`, bad parameters a `ParameterError`.
+
+The CLI turns both into a readable message and exit status 2; anything else is an
+internal error (exit status 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule of the data contract (SPEC §2), with the rows that break it."""
+
+    table: str
+    column: str
+    rule: str
+    count: int
+    examples: tuple[str, ...] = ()
+    hint: str = ""
+    # positional row indices (in the table as read) of every offending row; used by
+    # quarantine mode, not shown to the user
+    rows: tuple[int, ...] = field(default=(), repr=False, compare=False)
+
+    def message(self) -> str:
+        noun = "row" if self.count == 1 else "rows"
+        text = f"{self.table}.{self.column}: {self.rule} ({self.count} {noun}"
+        if self.examples:
+            text += "; e.g. " + ", ".join(self.examples)
+        text += ")"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class IdeaflowError(Exception):
+    """Base class of the errors that ideaflow reports to the user without a traceback."""
+
+
+class DataError(IdeaflowError):
+    """The input data break the data contract (SPEC §2)."""
+
+    def __init__(self, message: str, violations: Sequence[Violation] = ()):
+        super().__init__(message)
+        self.violations = tuple(violations)
+
+    @classmethod
+    def from_violations(cls, violations: Sequence[Violation]) -> DataError:
+        lines = [v.message() for v in violations]
+        head = "invalid input" if len(lines) == 1 else f"invalid input: {len(lines)} problems"
+        return cls(head + "\n  - " + "\n  - ".join(lines), violations)
+
+
+class ParameterError(IdeaflowError, ValueError):
+    """A parameter (API argument or CLI option) is out of its allowed range."""

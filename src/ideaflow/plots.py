@@ -1,0 +1,67 @@
+"""PNG plots of a backtest: ROI distribution and the equity curve of the platform.
+
+matplotlib runs headless (Agg); figures are closed after saving so long runs don't leak.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ideaflow.results import BacktestResult
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path: Path) -> None:
+    """Save atomically: render to a temp file in the same directory, then rename."""
+    import os
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    # a fixed date keeps PNG bytes reproducible
+    fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    os.replace(tmp, path)
+
+
+def backtest_plots(result: BacktestResult, out: Path) -> list[Path]:
+    """ROI histogram of active accounts and cumulative platform PnL over time."""
+    plt = _pyplot()
+    written: list[Path] = []
+    accounts = result.accounts
+    active = accounts[accounts["n_trades"] > 0] if "n_trades" in accounts else accounts
+    if len(active):
+        roi = active["roi"].to_numpy(dtype=float)
+        roi = roi[np.isfinite(roi)]
+        lo, hi = (np.quantile(roi, [0.01, 0.99]) if len(roi) else (0.0, 0.0))
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.hist(np.clip(roi, lo, hi), bins=60, color="#3b6ea8")
+        ax.axvline(0.0, color="black", lw=0.8)
+        ax.set_xlabel("ROI per account (clipped to 1st-99th percentile)")
+        ax.set_ylabel("accounts")
+        ax.set_title(f"{result.strategy}: ROI distribution ({len(roi):,} accounts)")
+        save_figure(fig, out / "roi_distribution.png")
+        plt.close(fig)
+        written.append(out / "roi_distribution.png")
+    daily = result.daily
+    if daily is not None and len(daily):
+        per_day = daily.groupby("day", sort=True)["pnl"].sum()
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.plot(per_day.index, per_day.cumsum().to_numpy(), color="#a83b3b")
+        ax.set_xlabel("day (UTC)")
+        ax.set_ylabel("cumulative PnL, all accounts")
+        ax.set_title(f"{result.strategy}: cumulative PnL")
+        fig.autofmt_xdate()
+        save_figure(fig, out / "cumulative_pnl.png")
+        plt.close(fig)
+        written.append(out / "cumulative_pnl.png")
+    return written

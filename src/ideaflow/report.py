@@ -1,0 +1,91 @@
+"""Text tables a person reads: the backtest summary printed by the CLI."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from ideaflow.results import BacktestResult
+
+
+def fmt_number(value: Any, kind: str = "num") -> str:
+    """Format a number for a table: money with thousands separators, percentages, counts."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "pct":
+        return f"{100.0 * float(value):+.2f}%"
+    if kind == "money":
+        return f"{float(value):,.2f}"
+    return f"{float(value):.4g}"
+
+
+def format_rows(rows: list[tuple[str, str]], title: str) -> str:
+    width = max(len(label) for label, _ in rows)
+    lines = [title, "-" * len(title)]
+    lines += [f"{label:<{width}}  {value}" for label, value in rows]
+    return "\n".join(lines)
+
+
+def format_backtest(result: BacktestResult, top: int = 5) -> str:
+    """Totals, social vs single trades, and the top and bottom accounts by PnL."""
+    head = result.headline()
+    counts = result.counts
+    rows = [
+        ("strategy", result.strategy),
+        ("accounts", fmt_number(head["accounts"], "int")),
+        ("positions", fmt_number(head["positions"], "int")),
+    ]
+    if "copies_generated" in counts:
+        rows.append(("copies generated", fmt_number(counts["copies_generated"], "int")))
+    if counts.get("copies_skipped_bankrupt"):
+        rows.append(("copies skipped (leader equity <= 0)",
+                     fmt_number(counts["copies_skipped_bankrupt"], "int")))
+    if "unmarked_open" in counts:
+        rows.append(("open trades left unmarked", fmt_number(counts["unmarked_open"], "int")))
+    quarantined = result.meta.get("quarantined") or {}
+    if any(quarantined.values()):
+        rows.append(("rows quarantined",
+                     ", ".join(f"{t}={n:,}" for t, n in sorted(quarantined.items()) if n)))
+    rows += [
+        ("total pnl", fmt_number(head["total_pnl"], "money")),
+        ("mean roi", fmt_number(head["mean_roi"], "pct")),
+        ("median roi", fmt_number(head["median_roi"], "pct")),
+    ]
+    parts = [format_rows(rows, f"ideaflow backtest: {result.strategy}")]
+
+    if "single_trades" in head:
+        table = pd.DataFrame(
+            {
+                "closed trades": [fmt_number(head[f"{k}_trades"], "int") for k in ("single", "social")],
+                "mean return": [fmt_number(head[f"{k}_mean_ret"], "pct") for k in ("single", "social")],
+                "median return": [fmt_number(head[f"{k}_median_ret"], "pct") for k in ("single", "social")],
+            },
+            index=["single (original)", "social (copied)"],
+        )
+        parts.append("social vs single trades\n" + table.to_string())
+
+    accounts = result.accounts
+    if len(accounts) and top > 0:
+        active = accounts[accounts["n_trades"] > 0] if "n_trades" in accounts else accounts
+        ranked = active.sort_values(["pnl", "trader_id"], ascending=[False, True], kind="stable")
+        cols = [c for c in ("trader_id", "n_trades", "n_social", "pnl", "roi", "max_drawdown", "sharpe")
+                if c in ranked]
+        for label, frame in (("top accounts by pnl", ranked.head(top)),
+                             ("bottom accounts by pnl", ranked.tail(top).iloc[::-1])):
+            shown = frame[cols].copy()
+            for col in ("pnl",):
+                shown[col] = shown[col].map(lambda v: fmt_number(v, "money"))
+            for col in ("roi", "max_drawdown"):
+                if col in shown:
+                    shown[col] = shown[col].map(lambda v: fmt_number(v, "pct"))
+            if "sharpe" in shown:
+                shown["sharpe"] = shown["sharpe"].map(lambda v: fmt_number(v))
+            parts.append(label + "\n" + shown.to_string(index=False))
+    return "\n\n".join(parts)
