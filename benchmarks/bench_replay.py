@@ -1,0 +1,218 @@
+"""Benchmark of the `mirror` replay: end to end (CLI) and per stage, against plain pandas.
+
+    python benchmarks/bench_replay.py --trades 10_000_000 --traders 1_600_000 --follows 1_000_000
+    python benchmarks/bench_replay.py --quick          # a small run to check the script
+
+Steps: (1) correctness first: on a small platform the engine and the pandas baseline must
+agree on every copy amount and account pnl; (2) end to end: `ideaflow backtest --strategy
+mirror` as a subprocess on the full platform, wall time and peak RSS, stage timings from
+summary.json (median of repeats); (3) the replay kernels alone, compile time apart;
+(4) the pandas baseline at --baseline-trades, in a subprocess with its own peak RSS,
+and where it breaks (MemoryError under a memory cap). Results go to
+benchmarks/results/replay.json and are printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from pandas_baseline import mirror_replay  # noqa: E402
+from ideaflow.bench import build_platform, write_platform  # noqa: E402
+
+
+def run_measured(cmd: list[str], mem_cap_gib: float | None = None) -> dict:
+    """Run a command; wall seconds, peak RSS (GiB) of the child, exit code, stderr tail."""
+    def limit() -> None:
+        if mem_cap_gib:
+            cap = int(mem_cap_gib * 2**30)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=limit, text=True)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    return {"wall_s": wall, "peak_rss_gib_max_children": peak, "returncode": proc.returncode,
+            "stdout": out, "stderr_tail": err[-2000:]}
+
+
+def child_peak(cmd: list[str], mem_cap_gib: float | None = None) -> dict:
+    """Like run_measured but measures the child's own peak via /usr/bin/time -v."""
+    timed = ["/usr/bin/time", "-v", *cmd] if Path("/usr/bin/time").exists() else cmd
+    res = run_measured(timed, mem_cap_gib)
+    peak = None
+    for line in res["stderr_tail"].splitlines():
+        if "Maximum resident set size" in line:
+            peak = int(line.split()[-1]) / 2**20
+    res["peak_rss_gib"] = peak
+    return res
+
+
+def check_correctness(seed: int) -> dict:
+    """Engine vs pandas baseline on a small platform: copy amounts and account pnl agree."""
+    import ideaflow
+    from ideaflow.engine import ReplayConfig, replay
+
+    tables = build_platform(20_000, 2_000, 3_000, seed=seed)
+    trades = tables["trades"].to_pandas()
+    follows = tables["follows"].to_pandas()
+    ds = ideaflow.io.dataset_from_frames(tables["trades"], tables["follows"])
+    res = replay(ds, ReplayConfig(strategy="mirror", depth=1))
+    copies, accounts, iters = mirror_replay(trades, follows)
+    book = res.book
+    is_copy = book.hop > 0
+    engine_amounts = np.sort(book.amount[is_copy])
+    base_amounts = np.sort(copies["amount"].to_numpy())
+    assert engine_amounts.shape == base_amounts.shape, (engine_amounts.shape, base_amounts.shape)
+    np.testing.assert_allclose(engine_amounts, base_amounts, rtol=1e-9, atol=1e-9)
+    eng = res.accounts_frame(ds).set_index("trader_id")
+    base = accounts.set_index("trader_id")
+    common = base.index
+    np.testing.assert_allclose(eng.loc[common, "pnl"], base["pnl"], rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(eng.loc[common, "max_drawdown"], base["max_drawdown"],
+                               rtol=1e-9, atol=1e-12)
+    return {"copies": int(is_copy.sum()), "accounts_compared": len(common),
+            "pandas_fixed_point_iterations": iters}
+
+
+def time_kernels(data_dir: Path, repeats: int) -> dict:
+    """Load once, then time replay repeatedly (first call includes Numba compile/cache load)."""
+    import ideaflow
+    from ideaflow.engine import ReplayConfig, replay
+
+    t0 = time.perf_counter()
+    ds = ideaflow.load_dataset(data_dir)
+    load_s = time.perf_counter() - t0
+    runs = []
+    for _ in range(repeats + 1):
+        t0 = time.perf_counter()
+        res = replay(ds, ReplayConfig(strategy="mirror", depth=1))
+        runs.append({"total_s": time.perf_counter() - t0, **res.timings})
+    first, rest = runs[0], runs[1:]
+    copies = int(res.counts.get("copies_generated", 0))
+    kernel_key = next((k for k in ("replay", "replay_kernel", "fanout") if k in rest[0]), None)
+    kernel_s = statistics.median(r[kernel_key] for r in rest) if kernel_key else None
+    return {
+        "load_s": load_s,
+        "first_call_s": first["total_s"],
+        "median_replay_total_s": statistics.median(r["total_s"] for r in rest),
+        "median_stage_s": {k: statistics.median(r[k] for r in rest) for k in rest[0]},
+        "copies": copies,
+        "kernel_stage": kernel_key,
+        "copies_per_s_kernel": copies / kernel_s if kernel_s else None,
+        "n_trades": len(ds.trades),
+        "n_traders": ds.n_traders,
+        "n_follows": len(ds.follows),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--trades", type=int, default=10_000_000)
+    parser.add_argument("--traders", type=int, default=1_600_000)
+    parser.add_argument("--follows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--baseline-trades", type=int, nargs="*", default=[1_000_000])
+    parser.add_argument("--baseline-cap-gib", type=float, default=20.0)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=HERE / "results" / "replay.json")
+    args = parser.parse_args()
+    if args.quick:
+        args.trades, args.traders, args.follows = 200_000, 20_000, 20_000
+        args.baseline_trades, args.repeats = [100_000], 1
+
+    result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                "platform": platform.platform()},
+                    "args": {k: str(v) for k, v in vars(args).items()}}
+    print("1. correctness (engine vs pandas baseline, 20k trades) ...", flush=True)
+    result["correctness"] = check_correctness(args.seed)
+    print(f"   ok: {result['correctness']}", flush=True)
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="ideaflow-bench-"))
+    data_dir = work / f"platform-{args.trades}-{args.traders}-{args.follows}-{args.seed}"
+    if not (data_dir / "trades.parquet").exists():
+        print(f"2. building platform {args.trades:,} trades / {args.traders:,} traders / "
+              f"{args.follows:,} follows ...", flush=True)
+        t0 = time.perf_counter()
+        write_platform(build_platform(args.trades, args.traders, args.follows, args.seed), data_dir)
+        result["build_platform_s"] = time.perf_counter() - t0
+
+    print("3. end to end: ideaflow backtest --strategy mirror (CLI subprocess) ...", flush=True)
+    cli = [sys.executable, "-m", "ideaflow.cli", "backtest", str(data_dir), "--strategy",
+           "mirror", "--out", str(work / "out"), "--no-plots", "--no-progress"]
+    child_peak(cli)  # warm the Numba cache once; not counted
+    e2e = []
+    for _ in range(args.repeats):
+        run = child_peak(cli)
+        if run["returncode"] != 0:
+            raise SystemExit(f"backtest failed: {run['stderr_tail']}")
+        summary = json.loads((work / "out" / "summary.json").read_text())
+        e2e.append({"wall_s": run["wall_s"], "peak_rss_gib": run["peak_rss_gib"],
+                    "stages_s": summary.get("timings_s", {}), "counts": summary.get("counts")})
+    result["end_to_end"] = {
+        "median_wall_s": statistics.median(r["wall_s"] for r in e2e),
+        "max_peak_rss_gib": max((r["peak_rss_gib"] or 0) for r in e2e),
+        "runs": e2e,
+    }
+    print(f"   median {result['end_to_end']['median_wall_s']:.1f} s, peak "
+          f"{result['end_to_end']['max_peak_rss_gib']:.2f} GiB", flush=True)
+
+    print("4. replay kernels in process ...", flush=True)
+    result["kernels"] = time_kernels(data_dir, args.repeats)
+    print(f"   {result['kernels']}", flush=True)
+
+    print("5. pandas baseline vs engine ...", flush=True)
+    result["baseline"] = []
+    for n in args.baseline_trades:
+        n_traders = max(1_000, int(n * args.traders / args.trades))
+        n_follows = max(1_000, int(n * args.follows / args.trades))
+        small = work / f"platform-{n}-{n_traders}-{n_follows}-{args.seed}"
+        if not (small / "trades.parquet").exists():
+            write_platform(build_platform(n, n_traders, n_follows, args.seed), small)
+        code = (f"import sys,time; sys.path.insert(0,{str(HERE)!r});"
+                "import pandas as pd; from pandas_baseline import mirror_replay;"
+                f"t=pd.read_parquet({str(small / 'trades.parquet')!r});"
+                f"f=pd.read_parquet({str(small / 'follows.parquet')!r});"
+                "t0=time.perf_counter(); c,a,i=mirror_replay(t,f);"
+                "print(time.perf_counter()-t0, len(c), i)")
+        run = child_peak([sys.executable, "-c", code], mem_cap_gib=args.baseline_cap_gib)
+        row: dict = {"trades": n, "traders": n_traders, "follows": n_follows,
+                     "peak_rss_gib": run["peak_rss_gib"]}
+        if run["returncode"] == 0:
+            secs, copies, iters = run["stdout"].split()
+            row.update(pandas_replay_s=float(secs), copies=int(copies), iterations=int(iters))
+        else:
+            row["pandas_failed"] = run["stderr_tail"].strip().splitlines()[-1:]
+        eng = time_kernels(small, max(1, args.repeats))
+        row["engine_replay_s"] = eng["median_replay_total_s"]
+        if "pandas_replay_s" in row:
+            row["speedup"] = row["pandas_replay_s"] / row["engine_replay_s"]
+        result["baseline"].append(row)
+        print(f"   {row}", flush=True)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m ideaflow`: the command line."""
+
+from ideaflow.cli import main
+
+main()
