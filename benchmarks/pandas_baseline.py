@@ -19,9 +19,11 @@ FOREVER = np.iinfo(np.int64).max
 
 def _ns(series: pd.Series) -> np.ndarray:
     """Timestamps as int64 ns (null -> FOREVER)."""
-    values = series.astype("datetime64[ns, UTC]") if series.dt.tz is None else series
-    out = values.dt.tz_convert("UTC").dt.tz_localize(None).astype("int64").to_numpy(copy=True)
-    out[series.isna().to_numpy()] = FOREVER
+    values = series.dt.tz_localize("UTC") if series.dt.tz is None else series.dt.tz_convert("UTC")
+    naive = values.dt.tz_localize(None).astype("datetime64[ns]")
+    missing = naive.isna().to_numpy()
+    out = naive.fillna(pd.Timestamp(0)).astype("int64").to_numpy(copy=True)
+    out[missing] = FOREVER
     return out
 
 

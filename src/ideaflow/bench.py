@@ -18,12 +18,17 @@ START_NS = 1_293_840_000 * 1_000_000_000  # 2011-01-01T00:00:00Z
 
 
 def build_platform(
-    n_trades: int, n_traders: int, n_follows: int, seed: int = 0, popularity_tilt: float = 1.0
+    n_trades: int,
+    n_traders: int,
+    n_follows: int,
+    seed: int = 0,
+    popularity_tilt: float = 0.7,
+    activity_tail: float = 1.8,
 ) -> dict[str, pa.Table]:
     """Original trades and follow intervals; ids are 1..n (trades) and 1..n_traders."""
     rng = np.random.default_rng(seed)
     # heavy-tailed activity: Pareto weights, popular traders trade more
-    activity = rng.pareto(1.3, n_traders) + 0.05
+    activity = rng.pareto(activity_tail, n_traders) + 0.05
     activity /= activity.sum()
     trader = rng.choice(n_traders, size=n_trades, p=activity).astype(np.int64) + 1
     open_time = START_NS + rng.integers(0, YEAR_NS, n_trades, dtype=np.int64)

@@ -1,0 +1,89 @@
+"""The public API: `ideaflow.backtest` dispatch and parameter errors; `ideaflow bench`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ideaflow
+from ideaflow.bench import build_platform
+from ideaflow.cli import main
+from ideaflow.errors import ParameterError
+
+
+@pytest.fixture(scope="module")
+def platform_ds() -> ideaflow.Dataset:
+    tables = build_platform(3_000, 300, 400, seed=11)
+    return ideaflow.dataset_from_frames(tables["trades"], tables["follows"])
+
+
+def test_backtest_on_a_dataset_object(platform_ds: ideaflow.Dataset) -> None:
+    actual = ideaflow.backtest(platform_ds, "actual")
+    mirror = ideaflow.backtest(platform_ds, "mirror")
+    assert len(actual.trades) == 3_000
+    assert actual.counts["copies_generated"] == 0
+    copies = mirror.counts["copies_generated"]
+    assert copies > 0
+    assert len(mirror.trades) == 3_000 + copies
+    # originals are identical in both replays; pnl is conserved into the accounts
+    originals = mirror.trades[mirror.trades["hop"] == 0].set_index("trade_id")
+    base = actual.trades.set_index("trade_id")
+    np.testing.assert_allclose(originals.loc[base.index, "pnl"], base["pnl"])
+    for res in (actual, mirror):
+        assert res.accounts["pnl"].sum() == pytest.approx(res.trades["pnl"].sum(), rel=1e-9)
+        final = res.accounts["initial_equity"] + res.accounts["pnl"]
+        np.testing.assert_allclose(res.accounts["final_equity"], final)
+
+
+def test_depth_two_adds_copies_of_copies(platform_ds: ideaflow.Dataset) -> None:
+    one = ideaflow.backtest(platform_ds, "mirror", depth=1)
+    two = ideaflow.backtest(platform_ds, "mirror", depth=2)
+    hops = two.trades["hop"].value_counts()
+    assert hops.get(2, 0) > 0
+    assert two.counts["copies_generated"] > one.counts["copies_generated"]
+    # each root reaches an account at most once
+    copies = two.trades[two.trades["hop"] > 0]
+    assert not copies.duplicated(["root_trade_id", "trader_id"]).any()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"depth": 0}, "depth: expected an integer >= 1"),
+        ({"sharpe_annualization": -1.0}, "sharpe_annualization: expected a finite number > 0"),
+        ({"initial_equity": 5.0}, "initial_equity: applies when a dataset is read from a path"),
+        ({"k": 3}, "k: only apply to the SPEC §5 strategies"),
+    ],
+)
+def test_parameter_errors(platform_ds: ideaflow.Dataset, kwargs: dict, message: str) -> None:
+    with pytest.raises(ParameterError, match=message):
+        ideaflow.backtest(platform_ds, "mirror", **kwargs)
+
+
+def test_unknown_strategy_suggests_a_name(platform_ds: ideaflow.Dataset) -> None:
+    with pytest.raises(ParameterError, match="did you mean `herd`"):
+        ideaflow.backtest(platform_ds, "hrd")
+
+
+def test_result_write_and_summary(platform_ds: ideaflow.Dataset, tmp_path: Path) -> None:
+    result = ideaflow.backtest(platform_ds, "mirror")
+    result.write(tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["counts"]["copies_generated"] == result.counts["copies_generated"]
+    assert summary["headline"]["positions"] == len(result.trades)
+    assert set(summary["timings_s"]) >= {"load", "replay", "write"}
+    table = result.summary_table()
+    assert "social vs single trades" in table
+    assert "top accounts by pnl" in table
+
+
+def test_bench_command_runs_small(tmp_path: Path) -> None:
+    res = CliRunner().invoke(main, ["bench", "--trades", "2000", "--traders", "200",
+                                    "--follows", "300", "--workdir", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "ideaflow bench: mirror replay" in res.output
+    assert "copies generated" in res.output
