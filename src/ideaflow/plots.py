@@ -42,7 +42,7 @@ def backtest_plots(result: BacktestResult, out: Path) -> list[Path]:
     if len(active):
         roi = active["roi"].to_numpy(dtype=float)
         roi = roi[np.isfinite(roi)]
-        lo, hi = (np.quantile(roi, [0.01, 0.99]) if len(roi) else (0.0, 0.0))
+        lo, hi = np.quantile(roi, [0.01, 0.99]) if len(roi) else (0.0, 0.0)
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.hist(np.clip(roi, lo, hi), bins=60, color="#3b6ea8")
         ax.axvline(0.0, color="black", lw=0.8)
@@ -52,11 +52,12 @@ def backtest_plots(result: BacktestResult, out: Path) -> list[Path]:
         save_figure(fig, out / "roi_distribution.png")
         plt.close(fig)
         written.append(out / "roi_distribution.png")
-    daily = result.daily
-    if daily is not None and len(daily):
-        per_day = daily.groupby("day", sort=True)["pnl"].sum()
+    daily = result.table("daily")
+    if daily is not None and daily.num_rows:
+        per_day = daily.group_by("day").aggregate([("pnl", "sum")]).sort_by("day")
+        days = per_day.column("day").to_pandas()
         fig, ax = plt.subplots(figsize=(7, 4))
-        ax.plot(per_day.index, per_day.cumsum().to_numpy(), color="#a83b3b")
+        ax.plot(days, np.cumsum(per_day.column("pnl_sum").to_numpy()), color="#a83b3b")
         ax.set_xlabel("day (UTC)")
         ax.set_ylabel("cumulative PnL, all accounts")
         ax.set_title(f"{result.strategy}: cumulative PnL")

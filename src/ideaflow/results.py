@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ideaflow import __version__
 
@@ -67,7 +67,43 @@ def headline(accounts: pd.DataFrame, trades: pd.DataFrame) -> dict[str, Any]:
     return {key: _finite_or_none(value) for key, value in out.items()}
 
 
-@dataclass
+_TABLES = ("trades", "accounts", "decisions", "daily")
+_NULLABLE_IDS = ("root_trade_id", "parent_trade_id")
+
+
+def _to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow -> pandas, keeping nullable id columns as Int64 (not float with NaN)."""
+    frame = table.to_pandas()
+    for name in _NULLABLE_IDS:
+        if name in frame.columns and table.schema.field(name).type == pa.int64():
+            column = table.column(name)
+            values = column.fill_null(-1).to_numpy()
+            frame[name] = pd.arrays.IntegerArray(values, column.is_null().to_numpy(False))
+    return frame
+
+
+def _arrow_headline(trades: pa.Table, accounts: pa.Table) -> dict[str, Any]:
+    """`headline` computed on Arrow columns (no pandas copy of a large book)."""
+    pnl = accounts.column("pnl").to_numpy()
+    roi = accounts.column("roi").to_numpy()
+    out: dict[str, Any] = {
+        "accounts": accounts.num_rows,
+        "positions": trades.num_rows,
+        "total_pnl": float(pnl.sum()) if len(pnl) else 0.0,
+        "mean_roi": float(np.mean(roi)) if len(roi) else float("nan"),
+        "median_roi": float(np.median(roi)) if len(roi) else float("nan"),
+    }
+    closed = trades.column("close_time").is_valid().to_numpy(False)
+    social = trades.column("parent_trade_id").is_valid().to_numpy(False)
+    ret = trades.column("ret").to_numpy()
+    for label, mask in (("single", ~social & closed), ("social", social & closed)):
+        rets = ret[mask]
+        out[f"{label}_trades"] = int(mask.sum())
+        out[f"{label}_mean_ret"] = float(rets.mean()) if len(rets) else float("nan")
+        out[f"{label}_median_ret"] = float(np.median(rets)) if len(rets) else float("nan")
+    return {key: _finite_or_none(value) for key, value in out.items()}
+
+
 class BacktestResult:
     """The outcome of one strategy on one dataset.
 
@@ -75,19 +111,83 @@ class BacktestResult:
     accounts:  one row per account with the metrics of SPEC §3
     decisions: per-subject decisions for decision strategies (SPEC §5), else None
     daily:     sparse daily PnL per account (trader_id, day, pnl), for bootstraps and plots
+
+    Each table may be given as a pandas DataFrame or a pyarrow Table. Attribute access
+    (`result.trades`) gives a DataFrame (converted once, on first use); `result.table(name)`
+    gives the Arrow table, which is what `write` uses, so a platform-scale replay is
+    written without a pandas copy.
     """
 
-    strategy: str
-    params: dict[str, Any]
-    trades: pd.DataFrame
-    accounts: pd.DataFrame
-    decisions: pd.DataFrame | None = None
-    daily: pd.DataFrame | None = None
-    counts: dict[str, Any] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
+    def __init__(
+        self,
+        strategy: str,
+        params: dict[str, Any],
+        trades: pd.DataFrame | pa.Table,
+        accounts: pd.DataFrame | pa.Table,
+        decisions: pd.DataFrame | pa.Table | None = None,
+        daily: pd.DataFrame | pa.Table | None = None,
+        counts: dict[str, Any] | None = None,
+        timings: dict[str, float] | None = None,
+        meta: dict[str, Any] | None = None,
+    ):
+        self.strategy = strategy
+        self.params = dict(params)
+        self.counts = dict(counts or {})
+        self.timings = dict(timings or {})
+        self.meta = dict(meta or {})
+        self._data: dict[str, pd.DataFrame | pa.Table | None] = {
+            "trades": trades, "accounts": accounts, "decisions": decisions, "daily": daily,
+        }
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name}={self._rows(name)}" for name in _TABLES
+                          if self._data[name] is not None)
+        return f"BacktestResult(strategy={self.strategy!r}, {sizes})"
+
+    def _rows(self, name: str) -> int:
+        value = self._data[name]
+        return value.num_rows if isinstance(value, pa.Table) else len(value)  # type: ignore[arg-type]
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        value = self._data[name]
+        if isinstance(value, pa.Table):
+            value = _to_frame(value)
+            self._data[name] = value
+        return value
+
+    def table(self, name: str) -> pa.Table | None:
+        """The named table as Arrow (DataFrames are converted, index dropped)."""
+        value = self._data[name]
+        if value is None or isinstance(value, pa.Table):
+            return value
+        from ideaflow.io.write import to_arrow
+
+        return to_arrow(value)
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        frame = self.frame("trades")
+        assert frame is not None  # always given
+        return frame
+
+    @property
+    def accounts(self) -> pd.DataFrame:
+        frame = self.frame("accounts")
+        assert frame is not None
+        return frame
+
+    @property
+    def decisions(self) -> pd.DataFrame | None:
+        return self.frame("decisions")
+
+    @property
+    def daily(self) -> pd.DataFrame | None:
+        return self.frame("daily")
 
     def headline(self) -> dict[str, Any]:
+        trades, accounts = self._data["trades"], self._data["accounts"]
+        if isinstance(trades, pa.Table) and isinstance(accounts, pa.Table):
+            return _arrow_headline(trades, accounts)
         return headline(self.accounts, self.trades)
 
     def summary(self) -> dict[str, Any]:
@@ -99,7 +199,7 @@ class BacktestResult:
             "parameters": {k: _finite_or_none(v) for k, v in self.params.items()},
             "seed": self.params.get("seed"),
             "versions": versions(),
-            "counts": {k: _finite_or_none(v) for k, v in self.counts.items()},
+            "counts": self.counts,
             "timings_s": {k: round(float(v), 4) for k, v in self.timings.items()},
             "headline": self.headline(),
         }
@@ -111,22 +211,37 @@ class BacktestResult:
         return format_backtest(self, top=top)
 
     def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
-        """Write trades/accounts/decisions/daily Parquet, summary.json and plots to out_dir."""
+        """Write trades/accounts/decisions/daily Parquet, summary.json and plots to out_dir.
+
+        The Parquet files are written concurrently (pyarrow releases the GIL), each one
+        atomically; summary.json is written last.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         from ideaflow.io import write_json_atomic, write_parquet_atomic
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        write_parquet_atomic(self.trades, out / "trades.parquet")
-        write_parquet_atomic(self.accounts, out / "accounts.parquet")
-        if self.decisions is not None:
-            write_parquet_atomic(self.decisions, out / "decisions.parquet")
-        if self.daily is not None:
-            write_parquet_atomic(self.daily, out / "daily.parquet")
-        if plots:
-            from ideaflow.plots import backtest_plots
+        jobs = [(name, self.table(name)) for name in _TABLES if self._data[name] is not None]
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = [pool.submit(write_parquet_atomic, table, out / f"{name}.parquet")
+                       for name, table in jobs]
+            if plots:
+                from ideaflow.plots import backtest_plots
 
-            backtest_plots(self, out)
+                backtest_plots(self, out)
+            for future in futures:
+                future.result()
         self.timings["write"] = time.perf_counter() - started
-        write_json_atomic(self.summary(), out / "summary.json")
+        write_json_atomic(_jsonable(self.summary()), out / "summary.json")
         return out
+
+
+def _jsonable(value: Any) -> Any:
+    """Numbers as plain JSON (NaN/inf -> null), recursively."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return _finite_or_none(value)
