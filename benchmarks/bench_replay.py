@@ -31,25 +31,32 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from pandas_baseline import mirror_replay  # noqa: E402
 from ideaflow.bench import build_platform, write_platform  # noqa: E402
+from pandas_baseline import mirror_replay  # noqa: E402
 
 
 def run_measured(cmd: list[str], mem_cap_gib: float | None = None) -> dict:
     """Run a command; wall seconds, peak RSS (GiB) of the child, exit code, stderr tail."""
+
     def limit() -> None:
         if mem_cap_gib:
             cap = int(mem_cap_gib * 2**30)
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            preexec_fn=limit, text=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit, text=True
+    )
     out, err = proc.communicate()
     wall = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    return {"wall_s": wall, "peak_rss_gib_max_children": peak, "returncode": proc.returncode,
-            "stdout": out, "stderr_tail": err[-2000:]}
+    return {
+        "wall_s": wall,
+        "peak_rss_gib_max_children": peak,
+        "returncode": proc.returncode,
+        "stdout": out,
+        "stderr_tail": err[-2000:],
+    }
 
 
 def child_peak(cmd: list[str], mem_cap_gib: float | None = None) -> dict:
@@ -85,10 +92,14 @@ def check_correctness(seed: int) -> dict:
     base = accounts.set_index("trader_id")
     common = base.index
     np.testing.assert_allclose(eng.loc[common, "pnl"], base["pnl"], rtol=1e-9, atol=1e-6)
-    np.testing.assert_allclose(eng.loc[common, "max_drawdown"], base["max_drawdown"],
-                               rtol=1e-9, atol=1e-12)
-    return {"copies": int(is_copy.sum()), "accounts_compared": len(common),
-            "pandas_fixed_point_iterations": iters}
+    np.testing.assert_allclose(
+        eng.loc[common, "max_drawdown"], base["max_drawdown"], rtol=1e-9, atol=1e-12
+    )
+    return {
+        "copies": int(is_copy.sum()),
+        "accounts_compared": len(common),
+        "pandas_fixed_point_iterations": iters,
+    }
 
 
 def time_kernels(data_dir: Path, repeats: int) -> dict:
@@ -123,8 +134,9 @@ def time_kernels(data_dir: Path, repeats: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--trades", type=int, default=10_000_000)
     parser.add_argument("--traders", type=int, default=1_600_000)
     parser.add_argument("--follows", type=int, default=1_000_000)
@@ -140,9 +152,14 @@ def main() -> None:
         args.trades, args.traders, args.follows = 200_000, 20_000, 20_000
         args.baseline_trades, args.repeats = [100_000], 1
 
-    result: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                                "platform": platform.platform()},
-                    "args": {k: str(v) for k, v in vars(args).items()}}
+    result: dict = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "args": {k: str(v) for k, v in vars(args).items()},
+    }
     print("1. correctness (engine vs pandas baseline, 20k trades) ...", flush=True)
     result["correctness"] = check_correctness(args.seed)
     print(f"   ok: {result['correctness']}", flush=True)
@@ -150,15 +167,29 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ideaflow-bench-"))
     data_dir = work / f"platform-{args.trades}-{args.traders}-{args.follows}-{args.seed}"
     if not (data_dir / "trades.parquet").exists():
-        print(f"2. building platform {args.trades:,} trades / {args.traders:,} traders / "
-              f"{args.follows:,} follows ...", flush=True)
+        print(
+            f"2. building platform {args.trades:,} trades / {args.traders:,} traders / "
+            f"{args.follows:,} follows ...",
+            flush=True,
+        )
         t0 = time.perf_counter()
         write_platform(build_platform(args.trades, args.traders, args.follows, args.seed), data_dir)
         result["build_platform_s"] = time.perf_counter() - t0
 
     print("3. end to end: ideaflow backtest --strategy mirror (CLI subprocess) ...", flush=True)
-    cli = [sys.executable, "-m", "ideaflow.cli", "backtest", str(data_dir), "--strategy",
-           "mirror", "--out", str(work / "out"), "--no-plots", "--no-progress"]
+    cli = [
+        sys.executable,
+        "-m",
+        "ideaflow.cli",
+        "backtest",
+        str(data_dir),
+        "--strategy",
+        "mirror",
+        "--out",
+        str(work / "out"),
+        "--no-plots",
+        "--no-progress",
+    ]
     child_peak(cli)  # warm the Numba cache once; not counted
     e2e = []
     for _ in range(args.repeats):
@@ -166,15 +197,24 @@ def main() -> None:
         if run["returncode"] != 0:
             raise SystemExit(f"backtest failed: {run['stderr_tail']}")
         summary = json.loads((work / "out" / "summary.json").read_text())
-        e2e.append({"wall_s": run["wall_s"], "peak_rss_gib": run["peak_rss_gib"],
-                    "stages_s": summary.get("timings_s", {}), "counts": summary.get("counts")})
+        e2e.append(
+            {
+                "wall_s": run["wall_s"],
+                "peak_rss_gib": run["peak_rss_gib"],
+                "stages_s": summary.get("timings_s", {}),
+                "counts": summary.get("counts"),
+            }
+        )
     result["end_to_end"] = {
         "median_wall_s": statistics.median(r["wall_s"] for r in e2e),
         "max_peak_rss_gib": max((r["peak_rss_gib"] or 0) for r in e2e),
         "runs": e2e,
     }
-    print(f"   median {result['end_to_end']['median_wall_s']:.1f} s, peak "
-          f"{result['end_to_end']['max_peak_rss_gib']:.2f} GiB", flush=True)
+    print(
+        f"   median {result['end_to_end']['median_wall_s']:.1f} s, peak "
+        f"{result['end_to_end']['max_peak_rss_gib']:.2f} GiB",
+        flush=True,
+    )
 
     print("4. replay kernels in process ...", flush=True)
     result["kernels"] = time_kernels(data_dir, args.repeats)
@@ -188,15 +228,21 @@ def main() -> None:
         small = work / f"platform-{n}-{n_traders}-{n_follows}-{args.seed}"
         if not (small / "trades.parquet").exists():
             write_platform(build_platform(n, n_traders, n_follows, args.seed), small)
-        code = (f"import sys,time; sys.path.insert(0,{str(HERE)!r});"
-                "import pandas as pd; from pandas_baseline import mirror_replay;"
-                f"t=pd.read_parquet({str(small / 'trades.parquet')!r});"
-                f"f=pd.read_parquet({str(small / 'follows.parquet')!r});"
-                "t0=time.perf_counter(); c,a,i=mirror_replay(t,f);"
-                "print(time.perf_counter()-t0, len(c), i)")
+        code = (
+            f"import sys,time; sys.path.insert(0,{str(HERE)!r});"
+            "import pandas as pd; from pandas_baseline import mirror_replay;"
+            f"t=pd.read_parquet({str(small / 'trades.parquet')!r});"
+            f"f=pd.read_parquet({str(small / 'follows.parquet')!r});"
+            "t0=time.perf_counter(); c,a,i=mirror_replay(t,f);"
+            "print(time.perf_counter()-t0, len(c), i)"
+        )
         run = child_peak([sys.executable, "-c", code], mem_cap_gib=args.baseline_cap_gib)
-        row: dict = {"trades": n, "traders": n_traders, "follows": n_follows,
-                     "peak_rss_gib": run["peak_rss_gib"]}
+        row: dict = {
+            "trades": n,
+            "traders": n_traders,
+            "follows": n_follows,
+            "peak_rss_gib": run["peak_rss_gib"],
+        }
         if run["returncode"] == 0:
             secs, copies, iters = run["stdout"].split()
             row.update(pandas_replay_s=float(secs), copies=int(copies), iterations=int(iters))

@@ -82,8 +82,20 @@ def test_result_write_and_summary(platform_ds: ideaflow.Dataset, tmp_path: Path)
 
 
 def test_bench_command_runs_small(tmp_path: Path) -> None:
-    res = CliRunner().invoke(main, ["bench", "--trades", "2000", "--traders", "200",
-                                    "--follows", "300", "--workdir", str(tmp_path)])
+    res = CliRunner().invoke(
+        main,
+        [
+            "bench",
+            "--trades",
+            "2000",
+            "--traders",
+            "200",
+            "--follows",
+            "300",
+            "--workdir",
+            str(tmp_path),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "ideaflow bench: mirror replay" in res.output
     assert "copies generated" in res.output

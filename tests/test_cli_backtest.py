@@ -20,26 +20,30 @@ T0 = pd.Timestamp("2021-03-01", tz="UTC")
 
 def tiny_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leader 1 trades twice; follower 2 mirrors it with allocation 2,000 from day 0."""
-    trades = pd.DataFrame({
-        "trade_id": [10, 11],
-        "trader_id": [1, 1],
-        "instrument": ["EURUSD", "EURUSD"],
-        "side": ["buy", "sell"],
-        "open_time": [T0 + 1 * DAY, T0 + 3 * DAY],
-        "close_time": [T0 + 2 * DAY, T0 + 4 * DAY],
-        "open_price": [1.0, 2.0],
-        "close_price": [1.1, 1.8],
-        "amount": [1000.0, 500.0],
-        "leverage": [2.0, 1.0],
-        "fee": [1.0, 0.0],
-    })
-    follows = pd.DataFrame({
-        "follower_id": [2],
-        "leader_id": [1],
-        "start_time": [T0],
-        "end_time": [pd.NaT],
-        "allocation": [2000.0],
-    })
+    trades = pd.DataFrame(
+        {
+            "trade_id": [10, 11],
+            "trader_id": [1, 1],
+            "instrument": ["EURUSD", "EURUSD"],
+            "side": ["buy", "sell"],
+            "open_time": [T0 + 1 * DAY, T0 + 3 * DAY],
+            "close_time": [T0 + 2 * DAY, T0 + 4 * DAY],
+            "open_price": [1.0, 2.0],
+            "close_price": [1.1, 1.8],
+            "amount": [1000.0, 500.0],
+            "leverage": [2.0, 1.0],
+            "fee": [1.0, 0.0],
+        }
+    )
+    follows = pd.DataFrame(
+        {
+            "follower_id": [2],
+            "leader_id": [1],
+            "start_time": [T0],
+            "end_time": [pd.NaT],
+            "allocation": [2000.0],
+        }
+    )
     follows["end_time"] = pd.Series([pd.NaT], dtype="datetime64[ns, UTC]")
     return trades, follows
 
@@ -54,8 +58,9 @@ def tiny_dataset(tmp_path: Path) -> Path:
 
 def test_mirror_backtest_hand_worked(tiny_dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["backtest", str(tiny_dataset), "--strategy", "mirror",
-                                    "--out", str(out)])
+    res = CliRunner().invoke(
+        main, ["backtest", str(tiny_dataset), "--strategy", "mirror", "--out", str(out)]
+    )
     assert res.exit_code == 0, res.output
     assert "ideaflow backtest: mirror" in res.output
     trades = pd.read_parquet(out / "trades.parquet").set_index("trade_id")
@@ -68,8 +73,10 @@ def test_mirror_backtest_hand_worked(tiny_dataset: Path, tmp_path: Path) -> None
     assert copies["pnl"].tolist() == pytest.approx([39.8, 500 * 2000 / 10199 * 0.1])
     assert copies["root_trade_id"].tolist() == [10, 11]
     assert copies["parent_trade_id"].tolist() == [10, 11]
-    assert (trades.loc[[12, 13], "close_time"].to_numpy()
-            == trades.loc[[10, 11], "close_time"].to_numpy()).all()
+    assert (
+        trades.loc[[12, 13], "close_time"].to_numpy()
+        == trades.loc[[10, 11], "close_time"].to_numpy()
+    ).all()
     accounts = pd.read_parquet(out / "accounts.parquet").set_index("trader_id")
     assert accounts.loc[1, "pnl"] == pytest.approx(249.0)
     assert accounts.loc[1, "roi"] == pytest.approx(0.0249)
@@ -86,8 +93,18 @@ def test_mirror_backtest_hand_worked(tiny_dataset: Path, tmp_path: Path) -> None
 def test_outputs_are_byte_identical(tiny_dataset: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     for name in ("a", "b"):
-        res = runner.invoke(main, ["backtest", str(tiny_dataset), "-s", "mirror", "--out",
-                                   str(tmp_path / name), "--no-plots"])
+        res = runner.invoke(
+            main,
+            [
+                "backtest",
+                str(tiny_dataset),
+                "-s",
+                "mirror",
+                "--out",
+                str(tmp_path / name),
+                "--no-plots",
+            ],
+        )
         assert res.exit_code == 0, res.output
     for name in ("trades.parquet", "accounts.parquet", "daily.parquet"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
@@ -97,13 +114,24 @@ def test_outputs_are_byte_identical(tiny_dataset: Path, tmp_path: Path) -> None:
 
 def test_actual_keeps_logged_copies(tmp_path: Path) -> None:
     trades, _ = tiny_frames()
-    copy = trades.iloc[[0]].assign(trade_id=99, trader_id=3, amount=100.0, fee=0.1,
-                                   parent_trade_id=10)
+    copy = trades.iloc[[0]].assign(
+        trade_id=99, trader_id=3, amount=100.0, fee=0.1, parent_trade_id=10
+    )
     trades = pd.concat([trades.assign(parent_trade_id=pd.NA), copy], ignore_index=True)
     trades["parent_trade_id"] = trades["parent_trade_id"].astype("Int64")
     write_dataset(tmp_path / "d", trades)
-    res = CliRunner().invoke(main, ["backtest", str(tmp_path / "d"), "-s", "actual", "--out",
-                                    str(tmp_path / "o"), "--no-plots"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "backtest",
+            str(tmp_path / "d"),
+            "-s",
+            "actual",
+            "--out",
+            str(tmp_path / "o"),
+            "--no-plots",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = pd.read_parquet(tmp_path / "o" / "trades.parquet").set_index("trade_id")
     # 2 * 100 * 0.1 - 0.1 = 19.9, a logged copy of root 10 at hop 1
@@ -113,17 +141,21 @@ def test_actual_keeps_logged_copies(tmp_path: Path) -> None:
 
 
 def test_unknown_strategy_is_a_usage_error(tiny_dataset: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(main, ["backtest", str(tiny_dataset), "-s", "mirorr", "--out",
-                                    str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        main, ["backtest", str(tiny_dataset), "-s", "mirorr", "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2
     assert "did you mean `mirror`" in res.output
     assert "Traceback" not in res.output
 
 
-def test_strategy_options_rejected_for_engine_strategies(tiny_dataset: Path,
-                                                         tmp_path: Path) -> None:
-    res = CliRunner().invoke(main, ["backtest", str(tiny_dataset), "-s", "mirror", "--k", "3",
-                                    "--out", str(tmp_path / "o")])
+def test_strategy_options_rejected_for_engine_strategies(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    res = CliRunner().invoke(
+        main,
+        ["backtest", str(tiny_dataset), "-s", "mirror", "--k", "3", "--out", str(tmp_path / "o")],
+    )
     assert res.exit_code == 2
     assert "k: only apply to the SPEC §5 strategies" in res.output
 
@@ -132,8 +164,9 @@ def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:
     trades, _ = tiny_frames()
     trades.loc[1, "amount"] = -5.0
     write_dataset(tmp_path / "bad", trades)
-    res = CliRunner().invoke(main, ["backtest", str(tmp_path / "bad"), "-s", "actual",
-                                    "--out", str(tmp_path / "o")])
+    res = CliRunner().invoke(
+        main, ["backtest", str(tmp_path / "bad"), "-s", "actual", "--out", str(tmp_path / "o")]
+    )
     assert res.exit_code == 2
     assert "trades.amount" in res.output
     assert "trade_id=11" in res.output
@@ -145,8 +178,19 @@ def test_quarantine_mode_drops_and_reports(tmp_path: Path) -> None:
     trades.loc[1, "amount"] = -5.0
     write_dataset(tmp_path / "bad", trades, follows)
     out = tmp_path / "o"
-    res = CliRunner().invoke(main, ["backtest", str(tmp_path / "bad"), "-s", "mirror",
-                                    "--out", str(out), "--on-invalid", "quarantine"])
+    res = CliRunner().invoke(
+        main,
+        [
+            "backtest",
+            str(tmp_path / "bad"),
+            "-s",
+            "mirror",
+            "--out",
+            str(out),
+            "--on-invalid",
+            "quarantine",
+        ],
+    )
     assert res.exit_code == 0, res.output
     quarantined = pd.read_parquet(out / "quarantine" / "trades.parquet")
     assert quarantined["trade_id"].tolist() == [11]
@@ -161,15 +205,40 @@ def test_quarantine_mode_drops_and_reports(tmp_path: Path) -> None:
 def test_backtest_as_a_real_subprocess(tiny_dataset: Path, tmp_path: Path) -> None:
     out = tmp_path / "o"
     proc = subprocess.run(
-        [sys.executable, "-m", "ideaflow", "backtest", str(tiny_dataset), "--strategy",
-         "mirror", "--out", str(out), "--no-plots"],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "ideaflow",
+            "backtest",
+            str(tiny_dataset),
+            "--strategy",
+            "mirror",
+            "--out",
+            str(out),
+            "--no-plots",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert "social (copied)" in proc.stdout
     assert (out / "accounts.parquet").exists()
     missing = subprocess.run(
-        [sys.executable, "-m", "ideaflow", "backtest", str(tmp_path / "nope"), "-s", "actual",
-         "--out", str(out)], capture_output=True, text=True, check=False)
+        [
+            sys.executable,
+            "-m",
+            "ideaflow",
+            "backtest",
+            str(tmp_path / "nope"),
+            "-s",
+            "actual",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr

@@ -131,14 +131,18 @@ def _engine_result(ds: Dataset, replayed: Any) -> BacktestResult:
     started = time.perf_counter()
     trades = book_table(replayed.book, ds.trader_ids, ds.instruments)
     accounts = accounts_table(replayed.metrics, ds.trader_ids)
-    account, day, pnl = daily_pnl(replayed.book, ds.n_traders, prices=ds.prices,
-                                  data_end=ds.data_end)
+    account, day, pnl = daily_pnl(
+        replayed.book, ds.n_traders, prices=ds.prices, data_end=ds.data_end
+    )
     daily = daily_table(account, day, pnl, ds.trader_ids)
     config = replayed.config
     return BacktestResult(
         strategy=config.strategy,
-        params={"strategy": config.strategy, "depth": int(config.depth),
-                "sharpe_annualization": float(config.sharpe_annualization)},
+        params={
+            "strategy": config.strategy,
+            "depth": int(config.depth),
+            "sharpe_annualization": float(config.sharpe_annualization),
+        },
         trades=trades,
         accounts=accounts,
         daily=daily,

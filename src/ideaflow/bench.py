@@ -74,7 +74,9 @@ def build_platform(
     leader, follower = leader[first], follower[first]
     m = leader.shape[0]
     start = START_NS + rng.integers(0, YEAR_NS // 2, m, dtype=np.int64)
-    length = (rng.exponential(180, m) * 86_400e9).astype(np.int64) + 86_400 * 10**9
+    length = (np.asarray(rng.exponential(180.0, size=m)) * 86_400e9).astype(
+        np.int64
+    ) + 86_400 * 10**9
     end = start + length
     never = rng.random(m) < 0.3
     follows = pa.table(

@@ -45,14 +45,22 @@ def format_backtest(result: BacktestResult, top: int = 5) -> str:
     if "copies_generated" in counts:
         rows.append(("copies generated", fmt_number(counts["copies_generated"], "int")))
     if counts.get("copies_skipped_bankrupt"):
-        rows.append(("copies skipped (leader equity <= 0)",
-                     fmt_number(counts["copies_skipped_bankrupt"], "int")))
+        rows.append(
+            (
+                "copies skipped (leader equity <= 0)",
+                fmt_number(counts["copies_skipped_bankrupt"], "int"),
+            )
+        )
     if "unmarked_open" in counts:
         rows.append(("open trades left unmarked", fmt_number(counts["unmarked_open"], "int")))
     quarantined = result.meta.get("quarantined") or {}
     if any(quarantined.values()):
-        rows.append(("rows quarantined",
-                     ", ".join(f"{t}={n:,}" for t, n in sorted(quarantined.items()) if n)))
+        rows.append(
+            (
+                "rows quarantined",
+                ", ".join(f"{t}={n:,}" for t, n in sorted(quarantined.items()) if n),
+            )
+        )
     rows += [
         ("total pnl", fmt_number(head["total_pnl"], "money")),
         ("mean roi", fmt_number(head["mean_roi"], "pct")),
@@ -63,9 +71,15 @@ def format_backtest(result: BacktestResult, top: int = 5) -> str:
     if "single_trades" in head:
         table = pd.DataFrame(
             {
-                "closed trades": [fmt_number(head[f"{k}_trades"], "int") for k in ("single", "social")],
-                "mean return": [fmt_number(head[f"{k}_mean_ret"], "pct") for k in ("single", "social")],
-                "median return": [fmt_number(head[f"{k}_median_ret"], "pct") for k in ("single", "social")],
+                "closed trades": [
+                    fmt_number(head[f"{k}_trades"], "int") for k in ("single", "social")
+                ],
+                "mean return": [
+                    fmt_number(head[f"{k}_mean_ret"], "pct") for k in ("single", "social")
+                ],
+                "median return": [
+                    fmt_number(head[f"{k}_median_ret"], "pct") for k in ("single", "social")
+                ],
             },
             index=["single (original)", "social (copied)"],
         )
@@ -75,10 +89,15 @@ def format_backtest(result: BacktestResult, top: int = 5) -> str:
     if len(accounts) and top > 0:
         active = accounts[accounts["n_trades"] > 0] if "n_trades" in accounts else accounts
         ranked = active.sort_values(["pnl", "trader_id"], ascending=[False, True], kind="stable")
-        cols = [c for c in ("trader_id", "n_trades", "n_social", "pnl", "roi", "max_drawdown", "sharpe")
-                if c in ranked]
-        for label, frame in (("top accounts by pnl", ranked.head(top)),
-                             ("bottom accounts by pnl", ranked.tail(top).iloc[::-1])):
+        cols = [
+            c
+            for c in ("trader_id", "n_trades", "n_social", "pnl", "roi", "max_drawdown", "sharpe")
+            if c in ranked
+        ]
+        for label, frame in (
+            ("top accounts by pnl", ranked.head(top)),
+            ("bottom accounts by pnl", ranked.tail(top).iloc[::-1]),
+        ):
             shown = frame[cols].copy()
             for col in ("pnl",):
                 shown[col] = shown[col].map(lambda v: fmt_number(v, "money"))

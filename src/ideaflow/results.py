@@ -136,12 +136,16 @@ class BacktestResult:
         self.timings = dict(timings or {})
         self.meta = dict(meta or {})
         self._data: dict[str, pd.DataFrame | pa.Table | None] = {
-            "trades": trades, "accounts": accounts, "decisions": decisions, "daily": daily,
+            "trades": trades,
+            "accounts": accounts,
+            "decisions": decisions,
+            "daily": daily,
         }
 
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{name}={self._rows(name)}" for name in _TABLES
-                          if self._data[name] is not None)
+        sizes = ", ".join(
+            f"{name}={self._rows(name)}" for name in _TABLES if self._data[name] is not None
+        )
         return f"BacktestResult(strategy={self.strategy!r}, {sizes})"
 
     def _rows(self, name: str) -> int:
@@ -225,8 +229,10 @@ class BacktestResult:
         started = time.perf_counter()
         jobs = [(name, self.table(name)) for name in _TABLES if self._data[name] is not None]
         with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = [pool.submit(write_parquet_atomic, table, out / f"{name}.parquet")
-                       for name, table in jobs]
+            futures = [
+                pool.submit(write_parquet_atomic, table, out / f"{name}.parquet")
+                for name, table in jobs
+            ]
             if plots:
                 from ideaflow.plots import backtest_plots
 

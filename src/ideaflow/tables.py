@@ -16,42 +16,46 @@ from ideaflow.data import NS_PER_DAY, OPEN_END
 UTC_NS = pa.timestamp("ns", tz="UTC")
 NO_TIME = int(np.iinfo(np.int64).min)
 
-TRADES_SCHEMA = pa.schema([
-    ("trade_id", pa.int64()),
-    ("trader_id", pa.int64()),
-    ("instrument", pa.dictionary(pa.int32(), pa.string())),
-    ("side", pa.int8()),
-    ("open_time", UTC_NS),
-    ("close_time", UTC_NS),
-    ("open_price", pa.float64()),
-    ("close_price", pa.float64()),
-    ("amount", pa.float64()),
-    ("leverage", pa.float64()),
-    ("fee", pa.float64()),
-    ("pnl", pa.float64()),
-    ("ret", pa.float64()),
-    ("marked", pa.bool_()),
-    ("root_trade_id", pa.int64()),
-    ("parent_trade_id", pa.int64()),
-    ("hop", pa.int16()),
-])
+TRADES_SCHEMA = pa.schema(
+    [
+        ("trade_id", pa.int64()),
+        ("trader_id", pa.int64()),
+        ("instrument", pa.dictionary(pa.int32(), pa.string())),
+        ("side", pa.int8()),
+        ("open_time", UTC_NS),
+        ("close_time", UTC_NS),
+        ("open_price", pa.float64()),
+        ("close_price", pa.float64()),
+        ("amount", pa.float64()),
+        ("leverage", pa.float64()),
+        ("fee", pa.float64()),
+        ("pnl", pa.float64()),
+        ("ret", pa.float64()),
+        ("marked", pa.bool_()),
+        ("root_trade_id", pa.int64()),
+        ("parent_trade_id", pa.int64()),
+        ("hop", pa.int16()),
+    ]
+)
 
-ACCOUNTS_SCHEMA = pa.schema([
-    ("trader_id", pa.int64()),
-    ("initial_equity", pa.float64()),
-    ("final_equity", pa.float64()),
-    ("pnl", pa.float64()),
-    ("roi", pa.float64()),
-    ("n_trades", pa.int64()),
-    ("n_social", pa.int64()),
-    ("n_closed", pa.int64()),
-    ("n_open", pa.int64()),
-    ("win_rate", pa.float64()),
-    ("max_drawdown", pa.float64()),
-    ("sharpe", pa.float64()),
-    ("first_time", UTC_NS),
-    ("last_time", UTC_NS),
-])
+ACCOUNTS_SCHEMA = pa.schema(
+    [
+        ("trader_id", pa.int64()),
+        ("initial_equity", pa.float64()),
+        ("final_equity", pa.float64()),
+        ("pnl", pa.float64()),
+        ("roi", pa.float64()),
+        ("n_trades", pa.int64()),
+        ("n_social", pa.int64()),
+        ("n_closed", pa.int64()),
+        ("n_open", pa.int64()),
+        ("win_rate", pa.float64()),
+        ("max_drawdown", pa.float64()),
+        ("sharpe", pa.float64()),
+        ("first_time", UTC_NS),
+        ("last_time", UTC_NS),
+    ]
+)
 
 DAILY_SCHEMA = pa.schema([("trader_id", pa.int64()), ("day", UTC_NS), ("pnl", pa.float64())])
 
@@ -126,8 +130,9 @@ def accounts_table(metrics: AccountMetrics, trader_ids: np.ndarray) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=ACCOUNTS_SCHEMA)
 
 
-def daily_table(account: np.ndarray, day: np.ndarray, pnl: np.ndarray,
-                trader_ids: np.ndarray) -> pa.Table:
+def daily_table(
+    account: np.ndarray, day: np.ndarray, pnl: np.ndarray, trader_ids: np.ndarray
+) -> pa.Table:
     """Sparse daily PnL: trader_id, day (UTC midnight), pnl; sorted by (trader, day)."""
     columns = [
         pa.array(np.asarray(trader_ids, dtype=np.int64)[account]),
