@@ -25,11 +25,14 @@ class Violation:
     rows: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def message(self) -> str:
-        noun = "row" if self.count == 1 else "rows"
-        text = f"{self.table}.{self.column}: {self.rule} ({self.count} {noun}"
+        text = f"{self.table}.{self.column}: {self.rule}"
+        details = []
+        if self.count:  # 0 for problems of a whole table (missing, unreadable)
+            details.append(f"{self.count:,} {'row' if self.count == 1 else 'rows'}")
         if self.examples:
-            text += "; e.g. " + ", ".join(self.examples)
-        text += ")"
+            details.append("e.g. " + ", ".join(self.examples))
+        if details:
+            text += " (" + "; ".join(details) + ")"
         if self.hint:
             text += f". {self.hint}"
         return text
