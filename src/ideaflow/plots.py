@@ -42,9 +42,11 @@ def backtest_plots(result: BacktestResult, out: Path) -> list[Path]:
     if len(active):
         roi = active["roi"].to_numpy(dtype=float)
         roi = roi[np.isfinite(roi)]
-        lo, hi = np.quantile(roi, [0.01, 0.99]) if len(roi) else (0.0, 0.0)
+        lo, hi = (float(v) for v in np.quantile(roi, [0.01, 0.99])) if len(roi) else (0.0, 0.0)
+        if not hi - lo > 1e-9:  # (almost) equal values: give the histogram some width
+            lo, hi = lo - 0.005, hi + 0.005
         fig, ax = plt.subplots(figsize=(7, 4))
-        ax.hist(np.clip(roi, lo, hi), bins=60, color="#3b6ea8")
+        ax.hist(np.clip(roi, lo, hi), bins=60, range=(lo, hi), color="#3b6ea8")
         ax.axvline(0.0, color="black", lw=0.8)
         ax.set_xlabel("ROI per account (clipped to 1st-99th percentile)")
         ax.set_ylabel("accounts")

@@ -1,0 +1,142 @@
+"""`ideaflow demo`: generate the `small` platform, run the headline comparison, plot, report.
+
+The headline comparison is `ideaflow.strategies.compare` over isolation, herd, diverse and
+echo when that function exists; otherwise the engine's `mirror` replay of the log. Either
+way a plot of ROI against the share of a trader's trades that are copies (a simple proxy
+of idea flow, SPEC §6) is saved, since the inverted U is what the platform plants.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HEADLINE_STRATEGIES = ("isolation", "herd", "diverse", "echo")
+
+
+def run_demo(
+    out: str | Path | None = None,
+    *,
+    seed: int = 0,
+    preset: str = "small",
+    progress: bool = False,
+    echo: Callable[[str], Any] = print,
+) -> dict[str, Any]:
+    """Run the demo into `out` (a new temporary directory when None); return what was written."""
+    from ideaflow.engine import ReplayConfig, replay
+    from ideaflow.io import load_dataset
+    from ideaflow.synth.generate import generate
+
+    began = time.perf_counter()
+    root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="ideaflow-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    data_dir = root / "dataset"
+    results_dir = root / "results"
+
+    echo(f"[1/3] generating the '{preset}' platform (seed {seed}) into {data_dir}")
+    platform = generate(preset, seed=seed, out=data_dir, progress=progress)
+    c = platform.counts
+    echo(
+        f"      {c['traders']:,} traders, {c['original_trades']:,} ideas, "
+        f"{c['copied_trades']:,} logged copies, {c['follows']:,} follows"
+    )
+    ds = load_dataset(data_dir)
+    mirror = replay(ds, ReplayConfig(strategy="mirror", depth=1))
+
+    table = _headline(ds, mirror, results_dir, seed, progress, echo)
+    echo("")
+    echo(table)
+    echo("")
+
+    echo("[3/3] plotting ROI against idea flow")
+    plot_path = results_dir / "idea_flow_roi.png"
+    bins = idea_flow_bins(mirror.metrics.n_social, mirror.metrics.n_trades, mirror.metrics.roi)
+    _plot_bins(bins, plot_path)
+    echo(_bins_text(bins))
+    elapsed = time.perf_counter() - began
+    echo("")
+    echo(f"dataset : {data_dir}")
+    echo(f"results : {results_dir}")
+    echo(f"plot    : {plot_path}")
+    echo(f"done in {elapsed:.1f} s")
+    return {"root": root, "dataset": data_dir, "results": results_dir, "plot": plot_path}
+
+
+def _headline(ds: Any, mirror: Any, results_dir: Path, seed: int, progress: bool, echo) -> str:
+    try:
+        from ideaflow import strategies
+    except ImportError:  # pragma: no cover - the package always ships strategies
+        strategies = None  # type: ignore[assignment]
+    compare = getattr(strategies, "compare", None) if strategies is not None else None
+    if compare is not None:
+        echo(f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)}")
+        params = strategies.StrategyParams(seed=seed)
+        # the per-strategy plots are left to `ideaflow compare`; the demo draws its own
+        result = compare(
+            ds, list(HEADLINE_STRATEGIES), params, results_dir, plots=False, progress=progress
+        )
+        for name in ("summary_table", "table", "format_table"):
+            printer = getattr(result, name, None)
+            if callable(printer):
+                return str(printer())
+        return str(result)
+    echo("[2/3] replaying the log with the engine's mirror copy rules")
+    backtest = mirror.to_result(ds)
+    backtest.write(results_dir / "mirror")
+    return backtest.summary_table()
+
+
+def idea_flow_bins(
+    n_social: np.ndarray, n_trades: np.ndarray, roi: np.ndarray, edges: tuple[float, ...] = ()
+) -> list[tuple[float, float, int, float]]:
+    """Mean ROI of active traders per bin of copy share (copies / all trades).
+
+    Returns (low, high, traders, mean ROI) per bin; the first bin holds the isolated
+    traders (share exactly 0).
+    """
+    edges = edges or (0.0, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0)
+    n_trades = np.asarray(n_trades, dtype=np.float64)
+    active = n_trades >= 5
+    share = np.divide(n_social, n_trades, out=np.zeros_like(n_trades), where=n_trades > 0)
+    rows: list[tuple[float, float, int, float]] = []
+    isolated = active & (share == 0)
+    rows.append((0.0, 0.0, int(isolated.sum()), _mean(roi[isolated])))
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = active & (share > low) & (share <= high)
+        rows.append((low, high, int(inside.sum()), _mean(roi[inside])))
+    return rows
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(np.mean(x)) if x.size else float("nan")
+
+
+def _bins_text(rows: list[tuple[float, float, int, float]]) -> str:
+    lines = ["copy share      traders   mean ROI"]
+    for low, high, n, mean in rows:
+        label = "isolated (0)" if high == 0 else f"({low:.2f}, {high:.2f}]"
+        lines.append(f"{label:<14}{n:>9,}   {mean:+.4f}")
+    return "\n".join(lines)
+
+
+def _plot_bins(rows: list[tuple[float, float, int, float]], path: Path) -> None:
+    from ideaflow.plots import _pyplot, save_figure
+
+    plt = _pyplot()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    labels = ["0" if high == 0 else f"{low:.2f}-{high:.2f}" for low, high, _, _ in rows]
+    means = [mean for _, _, _, mean in rows]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.bar(range(len(rows)), means, color=["#888888"] + ["#3b75af"] * (len(rows) - 1))
+    ax.set_xticks(range(len(rows)), labels, rotation=30)
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xlabel("share of a trader's trades that are copies (idea-flow proxy)")
+    ax.set_ylabel("mean ROI")
+    ax.set_title("ROI by idea flow (mirror replay of the synthetic platform)")
+    save_figure(fig, path)
+    plt.close(fig)
