@@ -1,0 +1,44 @@
+"""Social-learning analytics (SPEC §6): idea flow, source diversity, echo chambers,
+popularity vs performance, exploration and the inverted U, on top of the engine's
+`actual` replay. Definitions: docs/analytics.md and each module's docstring.
+
+    >>> from ideaflow.analytics import analyze, binned_fit
+    >>> result = analyze(dataset)          # doctest: +SKIP
+    >>> print(result.table()); result.write("out/")   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from ideaflow.analytics.analysis import AnalysisParams, AnalysisResult, analyze
+from ideaflow.analytics.diversity import leader_correlation, source_diversity, style_labels
+from ideaflow.analytics.echo import echo_chamber
+from ideaflow.analytics.exploration import exploration_columns, exploration_finding
+from ideaflow.analytics.fit import BinnedFit, binned_fit
+from ideaflow.analytics.ideaflow_metrics import idea_flow, matched_trades
+from ideaflow.analytics.inverted_u import inverted_u_finding, social_vs_single
+from ideaflow.analytics.popularity import (
+    per_trader_correlations,
+    popularity_panel,
+    popularity_performance,
+)
+
+__all__ = [
+    "AnalysisParams",
+    "AnalysisResult",
+    "BinnedFit",
+    "analyze",
+    "binned_fit",
+    "echo_chamber",
+    "exploration_columns",
+    "exploration_finding",
+    "idea_flow",
+    "inverted_u_finding",
+    "leader_correlation",
+    "matched_trades",
+    "per_trader_correlations",
+    "popularity_panel",
+    "popularity_performance",
+    "social_vs_single",
+    "source_diversity",
+    "style_labels",
+]

@@ -1,0 +1,105 @@
+"""`ideaflow analyze`: measure the social-learning effects of SPEC §6 on a dataset."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ideaflow.cli._common import handle_errors
+
+
+@click.command("analyze")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory (traders.parquet, findings.json, PNG plots).",
+)
+@click.option(
+    "--window-hours",
+    type=float,
+    default=24.0,
+    show_default=True,
+    help="Idea flow: how long before a trade a leader's matching trade counts.",
+)
+@click.option("--bins", type=int, default=10, show_default=True, help="Bins of the binned fits.")
+@click.option(
+    "--binning",
+    type=click.Choice(["quantile", "uniform"]),
+    default="quantile",
+    show_default=True,
+    help="Equal-count (quantile) or equal-width bins.",
+)
+@click.option(
+    "--leaders",
+    type=click.Choice(["ever", "end"]),
+    default="ever",
+    show_default=True,
+    help="Leader set for diversity and tie density: everyone ever followed, or at the end.",
+)
+@click.option(
+    "--period-days",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Period of the popularity-vs-performance panel.",
+)
+@click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap replicates.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
+@click.option(
+    "--initial-equity",
+    type=float,
+    default=10_000.0,
+    show_default=True,
+    help="Starting equity of traders missing from `accounts`.",
+)
+@click.option(
+    "--on-invalid",
+    type=click.Choice(["error", "quarantine"]),
+    default="error",
+    show_default=True,
+    help="Stop on bad rows, or write them to OUT/quarantine/ and go on.",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar over the stages (default: on when stderr is a terminal).",
+)
+@handle_errors
+def analyze_command(
+    dataset: Path,
+    out_dir: Path,
+    initial_equity: float,
+    on_invalid: str,
+    progress: bool | None,
+    **params: object,
+) -> None:
+    """Measure idea flow, diversity, echo chambers, popularity, exploration and the
+    inverted U on DATASET; print the findings and write them to OUT."""
+    from ideaflow.analytics import analyze
+    from ideaflow.io import load_dataset
+
+    if progress is None:
+        progress = sys.stderr.isatty()
+    started = time.perf_counter()
+    ds = load_dataset(
+        dataset,
+        on_invalid=on_invalid,
+        quarantine_dir=out_dir / "quarantine" if on_invalid == "quarantine" else None,
+        initial_equity=initial_equity,
+    )
+    loaded = time.perf_counter()
+    result = analyze(ds, progress=progress, **params)  # type: ignore[arg-type]
+    result.timings = {"load": round(loaded - started, 4), **result.timings}
+    paths = result.write(out_dir)
+    click.echo(result.table())
+    click.echo(
+        f"\nwrote {out_dir}/ ({', '.join(sorted(p.name for p in paths.values()))}) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
