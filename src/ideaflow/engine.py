@@ -1,0 +1,466 @@
+"""Replay engine (SPEC §3-4): the log as it is (`actual`) or with copies regenerated
+from the follow graph (`mirror`), then per-account metrics.
+
+Decisions (where SPEC leaves room), all implemented in `ideaflow.kernels`:
+
+- PnL of a closed position: `side * leverage * amount * (close_price / open_price - 1) - fee`,
+  `ret = pnl / amount`. An open position is marked to the last price at or before
+  `ds.data_end` of its instrument when prices have that instrument (`marked=True`,
+  pnl = unrealised - fee); otherwise it is *unmarked*: pnl 0, no fee charged
+  (`counts["unmarked_open"]`).
+- Equity `E(t) = initial + realised PnL of positions closed at or before t`. At equal
+  timestamps closes come before opens; a position that opens and closes at the same
+  instant is closed right after the opens of that instant (its copies exist first).
+- `actual`: every logged trade is a position of its trader; `parent_trade_id` is the
+  logged parent, `root_trade_id` the end of the parent chain, `hop` the chain length.
+- `mirror`: logged copies are dropped; originals are replayed in (open_time, trade_id)
+  order. When leader L opens at t, each follower F with a follow on L active at t
+  (`start <= t < end`) gets a copy: same time, price, side, leverage, instrument;
+  `amount = parent.amount * allocation / E_L(t)` with E_L the realised equity *in the
+  replay* (copies included, closes at t included); no copy when `E_L(t) <= 0`
+  (`counts["copies_skipped_bankrupt"]` counts each active follow, to an account the root
+  has not reached yet, of a source with equity <= 0); `fee = parent.fee * amount /
+  parent.amount`; copies close with their root (same time and price), so every copy of
+  a root has the root's return.
+- Depth d: breadth-first by hops from the root's trader, all at the root's open time.
+  Hop-h copies are made from hop-(h-1) copies, each source sizing with its own replay
+  equity and the follow's allocation. A root reaches an account at most once, by the
+  fewest hops; ties go to the source account with the lowest trader id (each level's
+  sources are processed in ascending code order, first claim wins); the root's own
+  trader is never reached (cycles terminate); a source with equity <= 0 makes no copy
+  and so claims nothing (another source of the same level may).
+- Generated trade ids: `max(logged trade_id) + 1 + k`, k = generation order (roots in
+  (open_time, trade_id) order; per root, level by level; within a level, sources in
+  ascending code order; per source, its follows in (start_time, follower) order).
+  Results do not depend on input row order.
+- Books are sorted by (open_time, trade_id).
+- Metrics (`account_metrics`): pnl = E_end - E_0 (realised + marked); roi = pnl / E_0;
+  n_trades, n_social (positions with a parent), n_closed, n_open; win_rate = closed with
+  pnl > 0 / closed (NaN when none closed); max_drawdown = largest fall from the running
+  peak of E (starting at E_0) as a fraction of the peak, E sampled after each distinct
+  event time (closes, the data-end mark of open positions and, when prices are given,
+  the mark of every open position at each UTC day end); sharpe = mean / std (ddof=1) of
+  daily returns `(E_day_end - E_prev_day_end) / E_prev_day_end` (0 when E_prev <= 0) over
+  every UTC day from the account's first to last event (quiet days are 0 returns),
+  times `annualization` (default sqrt(365)); NaN with fewer than 2 days or zero spread.
+  first_time / last_time: first open, last event (NaT-valued int64 min when none).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ideaflow.book import (
+    NO_TIME,
+    AccountMetrics,
+    Book,
+    accounts_frame,
+    daily_frame,
+    trades_frame,
+)
+from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
+from ideaflow.errors import IdeaflowError, ParameterError
+from ideaflow.kernels.accounting import book_pnl_nb, chain_roots_nb, last_price_at_nb
+from ideaflow.kernels.replay import (
+    STATUS_OK,
+    assemble_mirror_book_nb,
+    count_hop1_candidates_nb,
+    mirror_replay_nb,
+)
+from ideaflow.metrics import (
+    DEFAULT_ANNUALIZATION,
+    EquityIndex,
+    GroupedBook,
+    account_metrics,
+    check_annualization,
+    daily_pnl,
+    group_book,
+    position_pnl,
+    threads_for,
+)
+
+STRATEGIES = ("actual", "mirror")
+MAX_DEPTH = 100
+
+
+@dataclass(frozen=True)
+class ReplayConfig:
+    """What to replay: `actual` (the log) or `mirror` (copies regenerated, up to `depth`)."""
+
+    strategy: str = "actual"
+    depth: int = 1
+    sharpe_annualization: float = DEFAULT_ANNUALIZATION
+
+    def validate(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ParameterError(
+                f"strategy: expected one of {', '.join(STRATEGIES)}; found {self.strategy!r}"
+            )
+        depth = self.depth
+        if isinstance(depth, bool) or not isinstance(depth, int | np.integer):
+            raise ParameterError(f"depth: expected an integer >= 1; found {depth!r}")
+        if not 1 <= int(depth) <= MAX_DEPTH:
+            raise ParameterError(f"depth: expected an integer in [1, {MAX_DEPTH}]; found {depth}")
+        check_annualization(self.sharpe_annualization, "sharpe_annualization")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _marks(ds: Dataset) -> np.ndarray:
+    """Per instrument: the price at the end of the data (NaN: no prices, left unmarked)."""
+    if ds.prices is None or len(ds.prices) == 0:
+        return np.full(ds.n_instruments, np.nan)
+    p = ds.prices
+    return last_price_at_nb(p.time, p.price, p.indptr, np.int64(ds.data_end))
+
+
+# --------------------------------------------------------------------------- replay
+
+
+@dataclass
+class ReplayResult:
+    """The replayed book, per-account metrics, counts and timings of one replay."""
+
+    config: ReplayConfig
+    book: Book
+    metrics: AccountMetrics
+    counts: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    # the book grouped by account, kept for `daily_frame` (then released)
+    grouped: GroupedBook | None = field(default=None, repr=False)
+
+    def trades_frame(self, ds: Dataset) -> pd.DataFrame:
+        """Every position with trader ids and instrument names, by (open_time, trade_id)."""
+        return trades_frame(self.book, ds.trader_ids, ds.instruments)
+
+    def accounts_frame(self, ds: Dataset) -> pd.DataFrame:
+        """One row per trader (by trader_id) with the metrics of SPEC §3."""
+        return accounts_frame(self.metrics, ds.trader_ids)
+
+    def daily_frame(self, ds: Dataset) -> pd.DataFrame:
+        """Sparse daily PnL per trader: trader_id, day (UTC midnight), pnl."""
+        source: Book | GroupedBook = self.book if self.grouped is None else self.grouped
+        account, day, pnl = daily_pnl(source, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+        self.grouped = None
+        return daily_frame(account, day, pnl, ds.trader_ids)
+
+    def to_result(self, ds: Dataset) -> Any:
+        """This replay as an `ideaflow.results.BacktestResult`."""
+        from ideaflow.results import BacktestResult
+
+        started = time.perf_counter()
+        trades = self.trades_frame(ds)
+        accounts = self.accounts_frame(ds)
+        daily = self.daily_frame(ds)
+        timings = dict(self.timings)
+        timings["frames"] = time.perf_counter() - started
+        return BacktestResult(
+            strategy=self.config.strategy,
+            params={
+                "strategy": self.config.strategy,
+                "depth": int(self.config.depth),
+                "sharpe_annualization": float(self.config.sharpe_annualization),
+            },
+            trades=trades,
+            accounts=accounts,
+            daily=daily,
+            counts=dict(self.counts),
+            timings=timings,
+        )
+
+
+class _Stages:
+    """Times named stages and drives an optional tqdm bar over them."""
+
+    def __init__(self, names: list[str], progress: bool):
+        self.timings: dict[str, float] = {}
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=len(names), desc="replay", unit="stage")
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        if self.bar is not None:
+            self.bar.set_postfix_str(name)
+        started = time.perf_counter()
+        yield
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def replay(ds: Dataset, config: ReplayConfig | None = None, progress: bool = False) -> ReplayResult:
+    """Replay a dataset (SPEC §3-4) and compute per-account metrics."""
+    config = ReplayConfig() if config is None else config
+    if not isinstance(config, ReplayConfig):
+        raise ParameterError(f"config: expected a ReplayConfig; found {type(config).__name__}")
+    config.validate()
+    stages = _Stages(["marks", "replay", "book", "metrics"], progress)
+    try:
+        with stages.stage("marks"):
+            marks = _marks(ds)
+        if config.strategy == "actual":
+            book, counts = _replay_actual(ds, marks, stages)
+        else:
+            book, counts = _replay_mirror(ds, marks, int(config.depth), stages)
+        with stages.stage("metrics"):
+            grouped = group_book(book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+            metrics = account_metrics(
+                grouped,
+                ds.n_traders,
+                ds.initial_equity,
+                prices=ds.prices,
+                data_end=ds.data_end,
+                annualization=config.sharpe_annualization,
+            )
+    finally:
+        stages.close()
+    is_open = book.close_time == OPEN_END
+    n_marked = int(np.count_nonzero(book.marked))
+    counts.update(
+        n_positions=len(book),
+        marked_open=n_marked,
+        unmarked_open=int(np.count_nonzero(is_open)) - n_marked,
+        n_accounts=ds.n_traders,
+    )
+    return ReplayResult(
+        config=config,
+        book=book,
+        metrics=metrics,
+        counts=counts,
+        timings=stages.timings,
+        grouped=grouped,
+    )
+
+
+def _trade_counts(ds: Dataset) -> dict[str, Any]:
+    n_orig = int(np.count_nonzero(ds.trades.parent < 0))
+    return {
+        "n_trades_in": len(ds.trades),
+        "n_originals": n_orig,
+        "n_logged_copies": len(ds.trades) - n_orig,
+    }
+
+
+def _replay_actual(ds: Dataset, marks: np.ndarray, stages: _Stages) -> tuple[Book, dict]:
+    t = ds.trades
+    with stages.stage("replay"):
+        with threads_for(len(t)):
+            pnl, ret, marked, _ = book_pnl_nb(
+                t.side,
+                t.leverage,
+                t.amount,
+                t.open_price,
+                t.close_price,
+                t.fee,
+                t.close_time,
+                t.instrument,
+                marks,
+            )
+        root_row, hop = chain_roots_nb(t.parent)
+    with stages.stage("book"):
+        is_copy = t.parent >= 0
+        root_id = np.where(is_copy, t.trade_id[root_row], -1)
+        parent_id = np.where(is_copy, t.trade_id[np.maximum(t.parent, 0)], -1)
+        book = Book(
+            trade_id=t.trade_id,
+            account=t.trader,
+            instrument=t.instrument,
+            side=t.side,
+            open_time=t.open_time,
+            close_time=t.close_time,
+            open_price=t.open_price,
+            close_price=t.close_price,
+            amount=t.amount,
+            leverage=t.leverage,
+            fee=t.fee,
+            pnl=pnl,
+            ret=ret,
+            marked=marked,
+            root_trade_id=root_id,
+            parent_trade_id=parent_id,
+            hop=hop,
+        )
+    counts = _trade_counts(ds)
+    counts.update(copies_generated=0, copies_by_hop={}, copies_skipped_bankrupt=0)
+    return book, counts
+
+
+def _replay_mirror(
+    ds: Dataset, marks: np.ndarray, depth: int, stages: _Stages
+) -> tuple[Book, dict]:
+    t = ds.trades
+    f = ds.follows
+    with stages.stage("replay"):
+        originals = t.parent < 0
+        if bool(originals.all()):
+            cols = {name: getattr(t, name) for name in _TRADE_COLUMNS}
+        else:
+            rows = np.flatnonzero(originals)
+            cols = {name: getattr(t, name)[rows] for name in _TRADE_COLUMNS}
+        with threads_for(len(t)):
+            pnl, _, marked, exit_price = book_pnl_nb(
+                cols["side"],
+                cols["leverage"],
+                cols["amount"],
+                cols["open_price"],
+                cols["close_price"],
+                cols["fee"],
+                cols["close_time"],
+                cols["instrument"],
+                marks,
+            )
+        valued = ~np.isnan(exit_price)
+        with np.errstate(invalid="ignore"):
+            gross = np.where(
+                valued,
+                cols["side"] * cols["leverage"] * (exit_price / cols["open_price"] - 1.0),
+                0.0,
+            )
+        close_time = cols["close_time"]
+        open_time = cols["open_time"]
+        # only roots of traders who lead someone enter the event loop (see the kernel)
+        leads = np.diff(f.leader_indptr) > 0
+        active = np.flatnonzero(leads[cols["trader"]])
+        active_close = close_time[active]
+        later = np.flatnonzero((active_close != OPEN_END) & (active_close > open_time[active]))
+        close_order = later[np.argsort(active_close[later], kind="stable")]
+        del later, active_close
+        zero = close_time == open_time
+        n_roots = open_time.shape[0]
+        hop1 = count_hop1_candidates_nb(
+            active, cols["trader"], open_time, f.leader_indptr, f.start_time, f.end_time
+        )
+        # exact for depth 1 (no growth); deeper levels grow the arrays when needed
+        capacity = max(1024, int(hop1) * (1 if depth == 1 else 2))
+        # a copy's PnL per unit of amount: its root's return (0 without an exit price)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate = np.where(valued, gross - cols["fee"] / cols["amount"], 0.0)
+        (
+            copy_start,
+            c_acct,
+            c_amount,
+            c_parent,
+            c_hop,
+            n_copies,
+            skipped,
+            status,
+        ) = mirror_replay_nb(
+            active,
+            cols["trader"],
+            open_time,
+            cols["amount"],
+            pnl,
+            rate,
+            zero,
+            close_order,
+            close_time,
+            f.leader_indptr,
+            f.follower,
+            f.start_time,
+            f.end_time,
+            f.allocation,
+            ds.initial_equity,
+            np.int64(depth),
+            np.int64(capacity),
+        )
+        if status != STATUS_OK:
+            raise IdeaflowError(
+                "mirror replay: more than 2^31 copies would be generated; "
+                "reduce the depth or the size of the follow graph"
+            )
+        n_copies = int(n_copies)
+        if depth == 1:
+            by_hop = np.array([0, n_copies])
+        else:
+            by_hop = np.bincount(c_hop[:n_copies], minlength=depth + 1)
+    with stages.stage("book"):
+        if n_roots:
+            group_start = np.concatenate(
+                ([0], np.flatnonzero(np.diff(open_time)) + 1, [n_roots])
+            ).astype(np.int64)
+        else:
+            group_start = np.zeros(1, dtype=np.int64)
+        first_copy_id = int(t.trade_id.max()) + 1 if len(t) else 0
+        with threads_for(n_roots + n_copies):
+            columns = assemble_mirror_book_nb(
+                group_start,
+                copy_start,
+                cols["trade_id"],
+                cols["trader"],
+                cols["instrument"],
+                cols["side"],
+                open_time,
+                close_time,
+                cols["open_price"],
+                cols["close_price"],
+                cols["amount"],
+                cols["leverage"],
+                cols["fee"],
+                pnl,
+                marked,
+                gross,
+                valued,
+                c_acct,
+                c_amount,
+                c_parent,
+                c_hop,
+                np.int64(first_copy_id),
+            )
+        book = Book(*columns)
+    counts = _trade_counts(ds)
+    counts.update(
+        logged_copies_dropped=counts["n_logged_copies"],
+        copies_generated=n_copies,
+        copies_by_hop={str(h): int(by_hop[h]) for h in range(1, depth + 1)},
+        copies_skipped_bankrupt=int(skipped),
+    )
+    return book, counts
+
+
+_TRADE_COLUMNS = (
+    "trade_id",
+    "trader",
+    "instrument",
+    "side",
+    "open_time",
+    "close_time",
+    "open_price",
+    "close_price",
+    "amount",
+    "leverage",
+    "fee",
+)
+
+
+def day_of(times: Any) -> np.ndarray:
+    """UTC day numbers (days since the epoch) of int64 ns timestamps."""
+    return np.asarray(times, dtype=np.int64) // NS_PER_DAY
+
+
+__all__ = [
+    "NO_TIME",
+    "AccountMetrics",
+    "Book",
+    "EquityIndex",
+    "ReplayConfig",
+    "ReplayResult",
+    "account_metrics",
+    "daily_pnl",
+    "position_pnl",
+    "replay",
+]
