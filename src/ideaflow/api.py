@@ -105,7 +105,7 @@ def backtest(
             strategy=strategy, depth=depth, sharpe_annualization=sharpe_annualization
         )
         replayed = replay(ds, config, progress=progress)
-        result = _engine_result(ds, replayed)
+        result = replayed.to_result(ds)
         result.params["seed"] = seed
     else:
         from ideaflow.strategies import StrategyParams, run_strategy
@@ -121,31 +121,3 @@ def backtest(
     result.timings = {"load": load_seconds, **result.timings}
     result.meta = {**ds.meta, **result.meta}
     return result
-
-
-def _engine_result(ds: Dataset, replayed: Any) -> BacktestResult:
-    """Wrap an engine replay as Arrow tables (no pandas copy of a platform-size book)."""
-    from ideaflow.engine import daily_pnl
-    from ideaflow.tables import accounts_table, book_table, daily_table
-
-    started = time.perf_counter()
-    trades = book_table(replayed.book, ds.trader_ids, ds.instruments)
-    accounts = accounts_table(replayed.metrics, ds.trader_ids)
-    account, day, pnl = daily_pnl(
-        replayed.book, ds.n_traders, prices=ds.prices, data_end=ds.data_end
-    )
-    daily = daily_table(account, day, pnl, ds.trader_ids)
-    config = replayed.config
-    return BacktestResult(
-        strategy=config.strategy,
-        params={
-            "strategy": config.strategy,
-            "depth": int(config.depth),
-            "sharpe_annualization": float(config.sharpe_annualization),
-        },
-        trades=trades,
-        accounts=accounts,
-        daily=daily,
-        counts=dict(replayed.counts),
-        timings={**replayed.timings, "tables": time.perf_counter() - started},
-    )

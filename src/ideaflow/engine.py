@@ -153,15 +153,23 @@ class ReplayResult:
         return daily_frame(account, day, pnl, ds.trader_ids)
 
     def to_result(self, ds: Dataset) -> Any:
-        """This replay as an `ideaflow.results.BacktestResult`."""
+        """This replay as an `ideaflow.results.BacktestResult`.
+
+        The tables are built as Arrow straight from the numpy columns (no pandas copy of
+        a platform-size book); `result.trades` etc. convert to pandas on first use.
+        """
         from ideaflow.results import BacktestResult
+        from ideaflow.tables import accounts_table, book_table, daily_table
 
         started = time.perf_counter()
-        trades = self.trades_frame(ds)
-        accounts = self.accounts_frame(ds)
-        daily = self.daily_frame(ds)
+        source: Book | GroupedBook = self.book if self.grouped is None else self.grouped
+        account, day, pnl = daily_pnl(source, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+        self.grouped = None
+        daily = daily_table(account, day, pnl, ds.trader_ids)
+        trades = book_table(self.book, ds.trader_ids, ds.instruments)
+        accounts = accounts_table(self.metrics, ds.trader_ids)
         timings = dict(self.timings)
-        timings["frames"] = time.perf_counter() - started
+        timings["tables"] = time.perf_counter() - started
         return BacktestResult(
             strategy=self.config.strategy,
             params={
