@@ -117,7 +117,7 @@ def time_kernels(data_dir: Path, repeats: int) -> dict:
         runs.append({"total_s": time.perf_counter() - t0, **res.timings})
     first, rest = runs[0], runs[1:]
     copies = int(res.counts.get("copies_generated", 0))
-    kernel_key = next((k for k in ("replay", "replay_kernel", "fanout") if k in rest[0]), None)
+    kernel_key = next((k for k in ("replay_kernel", "replay") if k in rest[0]), None)
     kernel_s = statistics.median(r[kernel_key] for r in rest) if kernel_key else None
     return {
         "load_s": load_s,

@@ -358,6 +358,7 @@ def _replay_mirror(
         # a copy's PnL per unit of amount: its root's return (0 without an exit price)
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(valued, gross - cols["fee"] / cols["amount"], 0.0)
+        kernel_started = time.perf_counter()
         (
             copy_start,
             c_acct,
@@ -386,6 +387,8 @@ def _replay_mirror(
             np.int64(depth),
             np.int64(capacity),
         )
+        # the event loop alone (the rest of the stage prepares its inputs)
+        stages.timings["replay_kernel"] = time.perf_counter() - kernel_started
         if status != STATUS_OK:
             raise IdeaflowError(
                 "mirror replay: more than 2^31 copies would be generated; "
