@@ -216,7 +216,8 @@ def main() -> None:
         "table": table,
     }
     (HERE / "results").mkdir(exist_ok=True)
-    target = HERE / "results" / ("compare.json" if not args.quick else "compare_quick.json")
+    # the `medium` target is the headline figure; other presets get their own file
+    target = HERE / "results" / ("compare.json" if preset == "medium" else f"compare_{preset}.json")
     target.write_text(json.dumps(result, indent=2))
     print(table)
     print(

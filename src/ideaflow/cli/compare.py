@@ -1,0 +1,264 @@
+"""`ideaflow compare` and `ideaflow sweep`: several SPEC §5 strategies side by side, and one
+strategy over a parameter grid (thin wrappers over `ideaflow.strategies`)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ideaflow.cli._common import handle_errors
+
+DEFAULT_STRATEGIES = "isolation,herd,diverse,echo,placebo"
+
+
+def _strategy_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The StrategyParams options shared by compare and sweep (None = the default)."""
+    options = [
+        click.option(
+            "--k",
+            "k",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Leaders or evaluators per subject  [default: 5].",
+        ),
+        click.option(
+            "--lookback",
+            "lookback_days",
+            type=float,
+            default=None,
+            help="Trailing window for styles and performance, days  [default: 90].",
+        ),
+        click.option(
+            "--rebalance",
+            "rebalance_days",
+            type=float,
+            default=None,
+            help="Days between re-decisions  [default: 30].",
+        ),
+        click.option(
+            "--window",
+            "window_hours",
+            type=float,
+            default=None,
+            help="Vote window before an idea, hours  [default: 24].",
+        ),
+        click.option(
+            "--min-support",
+            type=int,
+            default=None,
+            help="Net votes needed to take an idea  [default: 0].",
+        ),
+        click.option(
+            "--min-ideas",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Original trades a trader needs to be a subject  [default: 10].",
+        ),
+        click.option(
+            "--min-history",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Closed trades in the lookback a candidate needs  [default: 5].",
+        ),
+        click.option(
+            "--n-clusters",
+            type=click.IntRange(min=1),
+            default=None,
+            help="Style clusters  [default: max(2k, 4)].",
+        ),
+        click.option(
+            "--size-by-support/--no-size-by-support",
+            default=None,
+            help="Scale a taken idea by its support.",
+        ),
+        click.option("--seed", type=int, default=None, help="Seed  [default: 0]."),
+        click.option(
+            "--sharpe-factor",
+            "sharpe_annualization",
+            type=float,
+            default=math.sqrt(365.0),
+            show_default=True,
+            help="Annualisation factor of the daily Sharpe ratio.",
+        ),
+        click.option(
+            "--initial-equity",
+            type=float,
+            default=None,
+            help="Starting equity of traders missing from `accounts`  [default: 10000].",
+        ),
+        click.option(
+            "--on-invalid",
+            type=click.Choice(["error", "quarantine"]),
+            default="error",
+            show_default=True,
+            help="Stop on bad rows, or write them to OUT/quarantine/ and go on.",
+        ),
+        click.option(
+            "--progress/--no-progress",
+            default=None,
+            help="Progress bars (default: on when stderr is a terminal).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load(dataset: Path, out_dir: Path, initial_equity: float | None, on_invalid: str):
+    from ideaflow.data import DEFAULT_INITIAL_EQUITY
+    from ideaflow.io import load_dataset
+
+    return load_dataset(
+        dataset,
+        on_invalid=on_invalid,
+        quarantine_dir=out_dir / "quarantine",
+        initial_equity=DEFAULT_INITIAL_EQUITY if initial_equity is None else initial_equity,
+    )
+
+
+def _params(given: dict[str, Any]):
+    from ideaflow.strategies import StrategyParams
+
+    return StrategyParams(**{k: v for k, v in given.items() if v is not None})
+
+
+@click.command("compare")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--strategies",
+    "-s",
+    default=DEFAULT_STRATEGIES,
+    show_default=True,
+    help="Comma-separated strategies.",
+)
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory.",
+)
+@click.option(
+    "--block-days",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="Block length of the moving-block bootstrap, days.",
+)
+@click.option(
+    "--n-boot",
+    type=click.IntRange(min=10),
+    default=2000,
+    show_default=True,
+    help="Bootstrap replications.",
+)
+@click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
+@_strategy_options
+@handle_errors
+def compare_command(
+    dataset: Path,
+    strategies: str,
+    out_dir: Path,
+    block_days: int,
+    n_boot: int,
+    plots: bool,
+    initial_equity: float | None,
+    on_invalid: str,
+    progress: bool | None,
+    **given: Any,
+) -> None:
+    """Run several strategies on DATASET and compare them; write OUT/STRATEGY/, comparison
+    and paired tables and plots."""
+    from ideaflow.strategies.compare import compare
+
+    started = time.perf_counter()
+    params = _params(given)
+    names = [s.strip() for s in strategies.split(",") if s.strip()]
+    ds = _load(dataset, out_dir, initial_equity, on_invalid)
+    result = compare(
+        ds,
+        names,
+        params,
+        out_dir,
+        block_days=block_days,
+        n_boot=n_boot,
+        plots=plots,
+        progress=sys.stderr.isatty() if progress is None else progress,
+    )
+    click.echo(result.table())
+    click.echo(
+        f"\nwrote {out_dir}/ ({', '.join(names)}, comparison.parquet, paired.parquet"
+        + (", plots" if plots else "")
+        + f") in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@click.command("sweep")
+@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--strategy", "-s", required=True, help="The strategy to sweep.")
+@click.option(
+    "--grid",
+    "-g",
+    "grid",
+    multiple=True,
+    required=True,
+    help="KEY=V1,V2,... (repeat for a product grid), e.g. k=1,2,4,8.",
+)
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Output directory.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    default=-1,
+    show_default=True,
+    help="Worker processes (-1: every core).",
+)
+@_strategy_options
+@handle_errors
+def sweep_command(
+    dataset: Path,
+    strategy: str,
+    grid: tuple[str, ...],
+    out_dir: Path,
+    jobs: int,
+    initial_equity: float | None,
+    on_invalid: str,
+    progress: bool | None,
+    **given: Any,
+) -> None:
+    """Run one strategy over a parameter grid in parallel; write OUT/sweep.parquet."""
+    import pandas as pd
+
+    from ideaflow.io import write_parquet_atomic
+    from ideaflow.strategies.sweep import parse_grid, sweep
+
+    started = time.perf_counter()
+    params = _params(given)
+    points = parse_grid(grid)
+    ds = _load(dataset, out_dir, initial_equity, on_invalid)
+    table = sweep(ds, strategy, points, params, jobs=jobs)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_parquet_atomic(table, out_dir / "sweep.parquet")
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    click.echo(
+        f"\nwrote {out_dir}/sweep.parquet ({len(table)} points) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+
+
+COMMANDS = [compare_command, sweep_command]

@@ -1,0 +1,359 @@
+"""`compare`: run several SPEC §5 strategies on the same subjects and compare them.
+
+Per strategy (comparison.parquet, one row each):
+- n_subjects; mean / median ROI over subjects; total ROI = sum of PnL / sum of initial
+  equity (the pooled ROI of all subjects); total PnL; mean Sharpe (subjects with a
+  defined Sharpe); mean max drawdown; hit rate = share of subjects with ROI > 0;
+  rejection rate (share of decisions not taken);
+- uplift vs isolation / vs herd in %: `(mean_roi - mean_roi_base) / |mean_roi_base| * 100`
+  (relative, as the published "+30%"; NaN when the base is not in the comparison or its
+  mean ROI is 0), and the share of subjects whose ROI beat the base's;
+- the 95% interval of the mean ROI by a moving-block bootstrap over time (default): the
+  daily PnL of each subject divided by its initial equity, averaged over subjects, summed
+  over time (this total is the mean ROI), resampled in blocks of `block_days` days
+  (`ideaflow.stats`); beside it, a per-subject bootstrap interval, labelled as such.
+
+Per ordered pair (a, b) (paired.parquet): mean ROI difference a - b with block and
+per-subject intervals, share of subjects where a beat b, relative uplift of a over b.
+
+Subjects: the intersection of the strategies' subjects (with one parameter set they are
+the same traders: >= min_ideas ideas).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ideaflow.data import NS_PER_DAY, Dataset
+from ideaflow.errors import ParameterError
+from ideaflow.stats import (
+    DEFAULT_BLOCK_DAYS,
+    DEFAULT_N_BOOT,
+    moving_block_bootstrap,
+    per_subject_interval,
+    relative_uplift,
+    share_beating,
+)
+from ideaflow.strategies.params import StrategyParams
+from ideaflow.strategies.run import StrategyRunner, check_name
+
+
+@dataclass
+class ComparisonResult:
+    """Results per strategy, the comparison and paired tables, and the daily ROI series."""
+
+    results: dict[str, Any]
+    comparison: pd.DataFrame
+    paired: pd.DataFrame
+    daily_roi: pd.DataFrame  # day x strategy: mean over subjects of pnl / initial equity
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def table(self) -> str:
+        return format_comparison(self.comparison)
+
+    def write(
+        self, out_dir: str | Path, *, plots: bool = True, skip: set[str] | frozenset = frozenset()
+    ) -> Path:
+        """Write DIR/STRATEGY/ (except those in `skip`, already written), the tables, plots."""
+        from ideaflow.io import write_json_atomic, write_parquet_atomic
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        # per-strategy directories without their own plots: the comparison plots below
+        # show every strategy side by side (and per-strategy PNGs cost seconds each)
+        for name, result in self.results.items():
+            if name not in skip:
+                result.write(out / name, plots=False)
+        write_parquet_atomic(self.comparison, out / "comparison.parquet")
+        write_parquet_atomic(self.paired, out / "paired.parquet")
+        write_json_atomic({k: _plain(v) for k, v in self.params.items()}, out / "comparison.json")
+        if plots:
+            from ideaflow.strategies.plots import comparison_plots
+
+            comparison_plots(self, out)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def day_numbers(days: pd.Series) -> np.ndarray:
+    """UTC days since the epoch of a timestamp column (int64, without Python objects)."""
+    values = days.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    return values.to_numpy().view(np.int64) // NS_PER_DAY
+
+
+def _daily_roi(
+    result: Any, subjects: np.ndarray, equity: np.ndarray, day0: int, n_days: int
+) -> np.ndarray:
+    """Per day: mean over the subjects of daily PnL / initial equity."""
+    daily = result.daily
+    ids = daily["trader_id"].to_numpy()
+    pos = np.minimum(np.searchsorted(subjects, ids), max(len(subjects) - 1, 0))
+    keep = subjects[pos] == ids if len(subjects) else np.zeros(len(ids), dtype=bool)
+    day = day_numbers(daily["day"])[keep] - day0
+    scaled = daily["pnl"].to_numpy()[keep] / equity[pos[keep]]
+    total = np.bincount(day, weights=scaled, minlength=n_days)
+    return total / max(len(subjects), 1)
+
+
+def compare(
+    ds: Dataset,
+    names: list[str] | tuple[str, ...],
+    params: StrategyParams | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    block_days: int = DEFAULT_BLOCK_DAYS,
+    n_boot: int = DEFAULT_N_BOOT,
+    alpha: float = 0.05,
+    plots: bool = True,
+    progress: bool = False,
+) -> ComparisonResult:
+    """Run `names` on `ds` (one shared runner), compare, and write to `out_dir` if given.
+
+    With `out_dir`, each strategy's outputs are written as soon as it finishes and its
+    positions and decisions are then dropped from the returned results (memory).
+    """
+    names = [check_name(n) for n in names]
+    if not names or len(set(names)) != len(names):
+        raise ParameterError(f"strategies: expected distinct strategy names; found {names}")
+    if isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1:
+        raise ParameterError(f"block_days: expected an integer >= 1; found {block_days!r}")
+    runner = StrategyRunner(ds, params)
+    results = {}
+    written = set()
+    for name in _progress(names, progress):
+        result = runner.run(name)
+        if out_dir is not None:
+            # write each strategy as it finishes and keep only what the comparison needs
+            # (accounts, daily PnL, counts): positions and decisions of several strategies
+            # on an eToro-sized platform do not fit in memory together
+            result.write(Path(out_dir) / name, plots=False)
+            result = _light(result)
+            written.add(name)
+        runner.release(name)
+        results[name] = result
+    comparison, paired, daily_roi = comparison_tables(
+        results, block_days=block_days, n_boot=n_boot, alpha=alpha, seed=runner.params.seed
+    )
+    out = ComparisonResult(
+        results=results,
+        comparison=comparison,
+        paired=paired,
+        daily_roi=daily_roi,
+        params={
+            "strategies": names,
+            **runner.params.to_dict(),
+            "block_days": block_days,
+            "n_boot": n_boot,
+            "alpha": alpha,
+        },
+    )
+    if out_dir is not None:
+        out.write(out_dir, plots=plots, skip=written)
+    return out
+
+
+def _light(result: Any) -> Any:
+    """The result without its positions and decisions (already written)."""
+    from ideaflow.results import BacktestResult
+
+    return BacktestResult(
+        strategy=result.strategy,
+        params=result.params,
+        trades=result.trades.iloc[:0],
+        accounts=result.accounts,
+        decisions=None,
+        daily=result.daily,
+        counts=result.counts,
+        timings=result.timings,
+        meta=result.meta,
+    )
+
+
+def _progress(names: list[str], progress: bool):
+    if not progress:
+        return names
+    from tqdm import tqdm
+
+    return tqdm(names, desc="strategies", unit="strategy")
+
+
+def comparison_tables(
+    results: dict[str, Any],
+    *,
+    block_days: int = DEFAULT_BLOCK_DAYS,
+    n_boot: int = DEFAULT_N_BOOT,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """comparison (per strategy), paired (per ordered pair) and daily ROI tables."""
+    names = list(results)
+    subjects = None
+    for result in results.values():
+        ids = result.accounts["trader_id"].to_numpy()
+        subjects = ids if subjects is None else np.intersect1d(subjects, ids)
+    assert subjects is not None
+    subjects = np.sort(subjects)
+    accounts = {n: r.accounts.set_index("trader_id").loc[subjects] for n, r in results.items()}
+    equity = accounts[names[0]]["initial_equity"].to_numpy(dtype=float)
+    day_sets = [
+        day_numbers(r.daily["day"])
+        for r in results.values()
+        if r.daily is not None and len(r.daily)
+    ]
+    if day_sets:
+        day0 = int(min(d.min() for d in day_sets))
+        n_days = int(max(d.max() for d in day_sets)) - day0 + 1
+        days = pd.date_range(pd.Timestamp(day0 * NS_PER_DAY, tz="UTC"), periods=n_days, freq="D")
+        series = np.column_stack(
+            [_daily_roi(results[n], subjects, equity, day0, n_days) for n in names]
+        )
+    else:
+        days = pd.DatetimeIndex([], tz="UTC")
+        series = np.zeros((0, len(names)))
+    roi = {n: accounts[n]["roi"].to_numpy(dtype=float) for n in names}
+    mean_roi = {n: float(np.mean(roi[n])) if len(subjects) else float("nan") for n in names}
+    pairs = [(a, b) for a in names for b in names if a != b]
+    columns = [series[:, i] for i in range(len(names))]
+    columns += [series[:, names.index(a)] - series[:, names.index(b)] for a, b in pairs]
+    matrix = np.column_stack(columns) if columns and len(days) else np.zeros((0, len(columns)))
+    boot = moving_block_bootstrap(matrix, block=block_days, n_boot=n_boot, seed=seed)
+    deviation = boot - boot.mean(axis=0) if matrix.shape[0] else np.zeros_like(boot)
+    q_lo, q_hi = np.quantile(deviation, [alpha / 2, 1 - alpha / 2], axis=0)
+
+    rows = []
+    for i, n in enumerate(names):
+        acc = accounts[n]
+        r = roi[n]
+        ps = per_subject_interval(r, n_boot=n_boot, alpha=alpha, seed=seed)
+        counts = results[n].counts
+        sharpe = acc["sharpe"].to_numpy(dtype=float)
+        row: dict[str, Any] = {
+            "strategy": n,
+            "n_subjects": len(subjects),
+            "mean_roi": mean_roi[n],
+            "median_roi": float(np.median(r)) if len(r) else float("nan"),
+            "total_roi": float(acc["pnl"].sum() / acc["initial_equity"].sum())
+            if len(acc)
+            else float("nan"),
+            "total_pnl": float(acc["pnl"].sum()),
+            "mean_sharpe": float(np.nanmean(sharpe)) if np.isfinite(sharpe).any() else float("nan"),
+            "mean_max_drawdown": float(acc["max_drawdown"].mean()) if len(acc) else float("nan"),
+            "hit_rate": float(np.mean(r > 0)) if len(r) else float("nan"),
+            "rejection_rate": float(counts.get("rejection_rate", float("nan"))),
+            "n_positions": int(counts.get("positions", 0)),
+        }
+        for base in ("isolation", "herd"):
+            if base in results:
+                row[f"uplift_vs_{base}_pct"] = relative_uplift(mean_roi[n], mean_roi[base])
+                row[f"beat_{base}_share"] = (
+                    share_beating(r, roi[base]) if n != base else float("nan")
+                )
+            else:
+                row[f"uplift_vs_{base}_pct"] = float("nan")
+                row[f"beat_{base}_share"] = float("nan")
+        row["mean_roi_ci_low"] = mean_roi[n] + float(q_lo[i])
+        row["mean_roi_ci_high"] = mean_roi[n] + float(q_hi[i])
+        row["ci_method"] = f"moving_block_{block_days}d"
+        row["mean_roi_ci_low_per_subject"] = ps.low
+        row["mean_roi_ci_high_per_subject"] = ps.high
+        rows.append(row)
+    comparison = pd.DataFrame(rows)
+
+    prow = []
+    for p, (a, b) in enumerate(pairs):
+        j = len(names) + p
+        diff = mean_roi[a] - mean_roi[b]
+        ps = per_subject_interval(roi[a] - roi[b], n_boot=n_boot, alpha=alpha, seed=seed)
+        prow.append(
+            {
+                "strategy_a": a,
+                "strategy_b": b,
+                "n_subjects": len(subjects),
+                "mean_roi_a": mean_roi[a],
+                "mean_roi_b": mean_roi[b],
+                "mean_diff": diff,
+                "ci_low": diff + float(q_lo[j]),
+                "ci_high": diff + float(q_hi[j]),
+                "ci_method": f"moving_block_{block_days}d",
+                "ci_low_per_subject": ps.low,
+                "ci_high_per_subject": ps.high,
+                "median_diff": float(np.median(roi[a] - roi[b])) if len(subjects) else float("nan"),
+                "a_beat_b_share": share_beating(roi[a], roi[b]),
+                "uplift_pct": relative_uplift(mean_roi[a], mean_roi[b]),
+            }
+        )
+    paired = pd.DataFrame(
+        prow,
+        columns=[
+            "strategy_a",
+            "strategy_b",
+            "n_subjects",
+            "mean_roi_a",
+            "mean_roi_b",
+            "mean_diff",
+            "ci_low",
+            "ci_high",
+            "ci_method",
+            "ci_low_per_subject",
+            "ci_high_per_subject",
+            "median_diff",
+            "a_beat_b_share",
+            "uplift_pct",
+        ],
+    )
+    daily_roi = pd.DataFrame(series, index=days, columns=names)
+    daily_roi.index.name = "day"
+    return comparison, paired, daily_roi
+
+
+def format_comparison(comparison: pd.DataFrame) -> str:
+    """The comparison as a readable text table."""
+
+    def pct(v: float, digits: int = 2) -> str:
+        return "-" if not np.isfinite(v) else f"{100 * v:+.{digits}f}%"
+
+    def num(v: float) -> str:
+        return "-" if not np.isfinite(v) else f"{v:.2f}"
+
+    def upl(v: float) -> str:
+        return "-" if not np.isfinite(v) else f"{v:+.1f}%"
+
+    rows = []
+    for r in comparison.to_dict("records"):
+        rows.append(
+            {
+                "strategy": r["strategy"],
+                "subjects": f"{r['n_subjects']:,}",
+                "mean ROI": pct(r["mean_roi"]),
+                "95% CI (block)": f"[{pct(r['mean_roi_ci_low'])}, {pct(r['mean_roi_ci_high'])}]",
+                "median": pct(r["median_roi"]),
+                "total": pct(r["total_roi"]),
+                "Sharpe": num(r["mean_sharpe"]),
+                "max DD": pct(r["mean_max_drawdown"], 1),
+                "hit": pct(r["hit_rate"], 0).lstrip("+"),
+                "vs isolation": upl(r["uplift_vs_isolation_pct"]),
+                "vs herd": upl(r["uplift_vs_herd_pct"]),
+                "beat iso": pct(r["beat_isolation_share"], 0).lstrip("+"),
+                "beat herd": pct(r["beat_herd_share"], 0).lstrip("+"),
+            }
+        )
+    text = pd.DataFrame(rows).to_string(index=False)
+    note = (
+        "uplift = (mean ROI - base mean ROI) / |base mean ROI|; "
+        "CI: moving-block bootstrap over time of the daily ROI summed over subjects"
+    )
+    return "strategy comparison\n" + text + "\n" + note

@@ -1,0 +1,154 @@
+"""Running SPEC §5 strategies: validation, shared state, and the `BacktestResult`.
+
+A `StrategyRunner` holds what every strategy on one dataset shares — the walk-forward
+frame, the `actual` replay (its book sizes copies and supplies PnL), the leaders' equity
+index — and caches `diverse` decisions so `placebo` reuses them in a comparison.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from typing import Any
+
+import numpy as np
+
+from ideaflow.data import Dataset
+from ideaflow.errors import ParameterError
+from ideaflow.strategies.books import (
+    account_tables,
+    book_trades_frame,
+    decisions_frame,
+    strategy_book,
+)
+from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions, decide
+from ideaflow.strategies.params import StrategyParams
+from ideaflow.strategies.rebalance import Frame, build_frame
+
+STRATEGIES: tuple[str, ...] = ("isolation", "herd", "top", "random", "diverse", "echo", "placebo")
+
+
+def check_name(name: Any) -> str:
+    if name not in STRATEGIES:
+        close = difflib.get_close_matches(str(name), STRATEGIES, n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        raise ParameterError(
+            f"strategy: expected one of {', '.join(STRATEGIES)}; found `{name}`{hint}"
+        )
+    return str(name)
+
+
+class StrategyRunner:
+    """Runs strategies on one dataset with one parameter set, sharing the common work."""
+
+    def __init__(self, ds: Dataset, params: StrategyParams | None = None):
+        if not isinstance(ds, Dataset):
+            raise ParameterError(f"ds: expected an ideaflow Dataset; found {type(ds).__name__}")
+        self.ds = ds
+        self.params = params if params is not None else StrategyParams()
+        if not isinstance(self.params, StrategyParams):
+            raise ParameterError(
+                f"params: expected StrategyParams; found {type(self.params).__name__}"
+            )
+        self._frame: Frame | None = None
+        self._actual: Any = None
+        self._equity: Any = None
+        self._decisions: dict[str, Decisions] = {}
+        self.timings: dict[str, float] = {}
+
+    @property
+    def frame(self) -> Frame:
+        if self._frame is None:
+            started = time.perf_counter()
+            self._frame = build_frame(self.ds, self.params)
+            self.timings["frame"] = time.perf_counter() - started
+        return self._frame
+
+    @property
+    def actual(self) -> Any:
+        if self._actual is None:
+            from ideaflow.engine import ReplayConfig, replay
+
+            started = time.perf_counter()
+            self._actual = replay(self.ds, ReplayConfig(strategy="actual")).book
+            self.timings["actual_replay"] = time.perf_counter() - started
+        return self._actual
+
+    def leader_equity(self, traders: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Realised equity of traders in the `actual` replay (closes at t included)."""
+        if self._equity is None:
+            from ideaflow.metrics import EquityIndex
+
+            self._equity = EquityIndex.from_book(
+                self.actual, self.ds.n_traders, self.ds.initial_equity
+            )
+        return self._equity.at(traders, times)
+
+    def decisions(self, name: str) -> Decisions:
+        name = check_name(name)
+        if name not in self._decisions:
+            diverse = self.decisions("diverse") if name == "placebo" else None
+            self._decisions[name] = decide(self.frame, name, self.leader_equity, diverse)
+        return self._decisions[name]
+
+    def release(self, name: str) -> None:
+        """Forget the cached decisions of `name` (diverse's are kept while placebo may
+        need them) and, after the evaluator strategies, the shared style features."""
+        if name != "diverse":
+            self._decisions.pop(name, None)
+
+    def run(self, name: str, *, progress: bool = False) -> Any:
+        """One strategy as an `ideaflow.results.BacktestResult`."""
+        from ideaflow.results import BacktestResult
+
+        name = check_name(name)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        frame = self.frame
+        decisions = self.decisions(name)
+        timings["decide"] = time.perf_counter() - started
+        started = time.perf_counter()
+        book = strategy_book(frame, decisions, self.actual)
+        accounts, daily = account_tables(frame, book, decisions)
+        trades = book_trades_frame(frame, book, decisions)
+        table = decisions_frame(frame, decisions)
+        timings["accounting"] = time.perf_counter() - started
+        n = len(decisions)
+        n_taken = int(decisions.taken.sum())
+        counts: dict[str, Any] = {
+            "n_subjects": frame.n_subjects,
+            "n_rebalances": frame.n_periods,
+            "n_decisions": n,
+            "n_taken": n_taken,
+            "n_rejected": n - n_taken,
+            "rejection_rate": (n - n_taken) / n if n else float("nan"),
+            "positions": len(book),
+        }
+        if name in COPY_STRATEGIES:
+            counts["shared_accounts"] = int(decisions.accounts(frame.n_subjects)[1].shape[0])
+            counts["copies_generated"] = n_taken
+            counts["copies_skipped_bankrupt"] = n - n_taken
+        params = {"strategy": name, **self.params.to_dict()}
+        return BacktestResult(
+            strategy=name,
+            params=params,
+            trades=trades,
+            accounts=accounts,
+            decisions=table,
+            daily=daily,
+            counts=counts,
+            timings={**{f"shared_{k}": v for k, v in self.timings.items()}, **timings},
+            meta={},
+        )
+
+
+def run_strategy(
+    ds: Dataset, name: str, params: StrategyParams | None = None, *, progress: bool = False
+) -> Any:
+    """Run one SPEC §5 strategy walk-forward on `ds`; returns a `BacktestResult`.
+
+    `name`: isolation, herd, top, random, diverse, echo or placebo (see
+    docs/strategies.md); `params`: a `StrategyParams` (defaults when None).
+    """
+    name = check_name(name)
+    return StrategyRunner(ds, params).run(name, progress=progress)
