@@ -25,13 +25,14 @@ def build_platform(
     popularity_tilt: float = 0.7,
     activity_tail: float = 1.8,
 ) -> dict[str, pa.Table]:
-    """Original trades and follow intervals; ids are 1..n (trades) and 1..n_traders."""
+    """Original trades (in time order, ids 1..n) and follow intervals (traders 1..n_traders)."""
     rng = np.random.default_rng(seed)
     # heavy-tailed activity: Pareto weights, popular traders trade more
     activity = rng.pareto(activity_tail, n_traders) + 0.05
     activity /= activity.sum()
     trader = rng.choice(n_traders, size=n_trades, p=activity).astype(np.int64) + 1
-    open_time = START_NS + rng.integers(0, YEAR_NS, n_trades, dtype=np.int64)
+    # logs are written in time order, trade ids increasing with open time
+    open_time = np.sort(START_NS + rng.integers(0, YEAR_NS, n_trades, dtype=np.int64))
     hold = (rng.lognormal(mean=np.log(6 * 3600), sigma=1.5, size=n_trades) * 1e9).astype(np.int64)
     close_time = open_time + hold
     still_open = close_time > START_NS + YEAR_NS
