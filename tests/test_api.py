@@ -99,3 +99,39 @@ def test_bench_command_runs_small(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     assert "ideaflow bench: mirror replay" in res.output
     assert "copies generated" in res.output
+
+
+def test_plots_and_table_when_every_roi_is_equal(tmp_path: Path) -> None:
+    """herd subjects can share one account: identical ROIs must still plot and print."""
+    import pandas as pd
+
+    from ideaflow.plots import backtest_plots
+    from ideaflow.results import BacktestResult
+
+    accounts = pd.DataFrame(
+        {
+            "trader_id": [3, 1, 2],
+            "n_trades": [4, 4, 0],
+            "n_social": [4, 4, 0],
+            "pnl": [72.0, 72.0, 0.0],
+            "roi": [0.0072, 0.0072 + 1e-15, 0.0],
+            "max_drawdown": [0.01, 0.01, 0.0],
+            "sharpe": [0.8, 0.8, float("nan")],
+        }
+    )
+    trades = pd.DataFrame(
+        {
+            "close_time": [pd.Timestamp("2021-01-02", tz="UTC")],
+            "parent_trade_id": pd.array([7], dtype="Int64"),
+            "ret": [0.01],
+        }
+    )
+    result = BacktestResult("herd", {}, trades=trades, accounts=accounts)
+    written = backtest_plots(result, tmp_path)
+    assert [p.name for p in written] == ["roi_distribution.png"]
+    table = result.summary_table(top=1)
+    # ranked by pnl, ties by the lowest trader id; the account without trades is left out
+    top_block = table.split("top accounts by pnl\n")[1].split("\n\n")[0]
+    assert top_block.splitlines()[1].split()[0] == "1"
+    bottom_block = table.split("bottom accounts by pnl\n")[1]
+    assert bottom_block.splitlines()[1].split()[0] == "3"

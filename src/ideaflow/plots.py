@@ -37,10 +37,11 @@ def backtest_plots(result: BacktestResult, out: Path) -> list[Path]:
     """ROI histogram of active accounts and cumulative platform PnL over time."""
     plt = _pyplot()
     written: list[Path] = []
-    accounts = result.accounts
-    active = accounts[accounts["n_trades"] > 0] if "n_trades" in accounts else accounts
-    if len(active):
-        roi = active["roi"].to_numpy(dtype=float)
+    accounts = result.table("accounts")
+    if accounts is not None and accounts.num_rows:
+        roi = accounts.column("roi").to_numpy(zero_copy_only=False).astype(float)
+        if "n_trades" in accounts.column_names:
+            roi = roi[accounts.column("n_trades").to_numpy(zero_copy_only=False) > 0]
         roi = roi[np.isfinite(roi)]
         lo, hi = (float(v) for v in np.quantile(roi, [0.01, 0.99])) if len(roi) else (0.0, 0.0)
         if not hi - lo > 1e-9:  # (almost) equal values: give the histogram some width

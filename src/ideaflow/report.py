@@ -85,10 +85,8 @@ def format_backtest(result: BacktestResult, top: int = 5) -> str:
         )
         parts.append("social vs single trades\n" + table.to_string())
 
-    accounts = result.accounts
-    if len(accounts) and top > 0:
-        active = accounts[accounts["n_trades"] > 0] if "n_trades" in accounts else accounts
-        ranked = active.sort_values(["pnl", "trader_id"], ascending=[False, True], kind="stable")
+    ranked = _ranked_accounts(result, top)
+    if len(ranked) and top > 0:
         cols = [
             c
             for c in ("trader_id", "n_trades", "n_social", "pnl", "roi", "max_drawdown", "sharpe")
@@ -108,3 +106,25 @@ def format_backtest(result: BacktestResult, top: int = 5) -> str:
                 shown["sharpe"] = shown["sharpe"].map(lambda v: fmt_number(v))
             parts.append(label + "\n" + shown.to_string(index=False))
     return "\n\n".join(parts)
+
+
+def _ranked_accounts(result: BacktestResult, top: int) -> pd.DataFrame:
+    """The `top` best and worst active accounts by pnl (ties by trader id), best first.
+
+    Ranked on numpy columns so that a platform of millions of accounts is never copied
+    into a DataFrame just to show ten rows.
+    """
+    import numpy as np
+
+    table = result.table("accounts")
+    if table is None or table.num_rows == 0:
+        return pd.DataFrame()
+    names = set(table.column_names)
+    pnl = table.column("pnl").to_numpy()
+    ids = table.column("trader_id").to_numpy()
+    rows = np.arange(table.num_rows)
+    if "n_trades" in names:
+        rows = rows[table.column("n_trades").to_numpy() > 0]
+    order = rows[np.lexsort((ids[rows], -pnl[rows]))]
+    keep = order if len(order) <= 2 * top else np.concatenate([order[:top], order[-top:]])
+    return table.take(keep).to_pandas()

@@ -20,20 +20,19 @@ from ideaflow import __version__
 
 
 def versions() -> dict[str, str]:
-    """Versions of the libraries that produced a result (recorded in summary.json)."""
-    import numba
-    import pyarrow
-    import sklearn
+    """Versions of the libraries that produced a result (recorded in summary.json).
 
-    return {
-        "ideaflow": __version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "numba": numba.__version__,
-        "pyarrow": pyarrow.__version__,
-        "scikit-learn": sklearn.__version__,
-    }
+    Read from the installed distributions' metadata, so nothing is imported for it.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"ideaflow": __version__, "python": platform.python_version()}
+    for name in ("numpy", "pandas", "numba", "pyarrow", "scikit-learn", "scipy"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - every one is a dependency
+            found[name] = "not installed"
+    return found
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -135,6 +134,7 @@ class BacktestResult:
         self.counts = dict(counts or {})
         self.timings = dict(timings or {})
         self.meta = dict(meta or {})
+        self._headline: dict[str, Any] | None = None
         self._data: dict[str, pd.DataFrame | pa.Table | None] = {
             "trades": trades,
             "accounts": accounts,
@@ -189,10 +189,14 @@ class BacktestResult:
         return self.frame("daily")
 
     def headline(self) -> dict[str, Any]:
-        trades, accounts = self._data["trades"], self._data["accounts"]
-        if isinstance(trades, pa.Table) and isinstance(accounts, pa.Table):
-            return _arrow_headline(trades, accounts)
-        return headline(self.accounts, self.trades)
+        """Totals, social vs single trades, ROI spread (computed once, then cached)."""
+        if self._headline is None:
+            trades, accounts = self._data["trades"], self._data["accounts"]
+            if isinstance(trades, pa.Table) and isinstance(accounts, pa.Table):
+                self._headline = _arrow_headline(trades, accounts)
+            else:
+                self._headline = headline(self.accounts, self.trades)
+        return dict(self._headline)
 
     def summary(self) -> dict[str, Any]:
         """The content of summary.json (everything but timings is deterministic)."""
