@@ -48,7 +48,7 @@ def run_demo(
     ds = load_dataset(data_dir)
     mirror = replay(ds, ReplayConfig(strategy="mirror", depth=1))
 
-    table = _headline(ds, mirror, results_dir, seed, progress, echo)
+    table = _headline(ds, results_dir, seed, progress, echo)
     echo("")
     echo(table)
     echo("")
@@ -67,28 +67,20 @@ def run_demo(
     return {"root": root, "dataset": data_dir, "results": results_dir, "plot": plot_path}
 
 
-def _headline(ds: Any, mirror: Any, results_dir: Path, seed: int, progress: bool, echo) -> str:
-    try:
-        from ideaflow import strategies
-    except ImportError:  # pragma: no cover - the package always ships strategies
-        strategies = None  # type: ignore[assignment]
-    compare = getattr(strategies, "compare", None) if strategies is not None else None
-    if compare is not None:
-        echo(f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)}")
-        params = strategies.StrategyParams(seed=seed)
-        # the per-strategy plots are left to `ideaflow compare`; the demo draws its own
-        result = compare(
-            ds, list(HEADLINE_STRATEGIES), params, results_dir, plots=False, progress=progress
-        )
-        for name in ("summary_table", "table", "format_table"):
-            printer = getattr(result, name, None)
-            if callable(printer):
-                return str(printer())
-        return str(result)
-    echo("[2/3] replaying the log with the engine's mirror copy rules")
-    backtest = mirror.to_result(ds)
-    backtest.write(results_dir / "mirror")
-    return backtest.summary_table()
+def _headline(ds: Any, results_dir: Path, seed: int, progress: bool, echo) -> str:
+    """The headline comparison (SPEC §5) with its plots; returns the printed table."""
+    from ideaflow.strategies import StrategyParams, compare
+
+    echo(f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)}")
+    result = compare(
+        ds,
+        list(HEADLINE_STRATEGIES),
+        StrategyParams(seed=seed),
+        results_dir,
+        plots=True,
+        progress=progress,
+    )
+    return str(result.table())
 
 
 def idea_flow_bins(
