@@ -353,8 +353,12 @@ def _replay_mirror(
         hop1 = count_hop1_candidates_nb(
             active, cols["trader"], open_time, f.leader_indptr, f.start_time, f.end_time
         )
-        # exact for depth 1 (no growth); deeper levels grow the arrays when needed
-        capacity = max(1024, int(hop1) * (1 if depth == 1 else 2))
+        # depth 1: the exact count plus the kernel's per-root headroom check (one leader's
+        # follow rows), so the arrays never grow (growing copies them into fresh memory);
+        # deeper levels grow the arrays when needed
+        rows_per_leader = np.diff(f.leader_indptr)
+        headroom = int(rows_per_leader.max()) if rows_per_leader.shape[0] else 0
+        capacity = max(1024, int(hop1) + headroom if depth == 1 else 2 * int(hop1))
         # a copy's PnL per unit of amount: its root's return (0 without an exit price)
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(valued, gross - cols["fee"] / cols["amount"], 0.0)
