@@ -135,3 +135,15 @@ def test_plots_and_table_when_every_roi_is_equal(tmp_path: Path) -> None:
     assert top_block.splitlines()[1].split()[0] == "1"
     bottom_block = table.split("bottom accounts by pnl\n")[1]
     assert bottom_block.splitlines()[1].split()[0] == "3"
+
+
+def test_backtest_with_out_writes_trades_while_computing(
+    platform_ds: ideaflow.Dataset, tmp_path: Path
+) -> None:
+    """`out=` starts trades.parquet before the metrics; the files equal a later write."""
+    early = ideaflow.backtest(platform_ds, "mirror", out=tmp_path / "early", plots=False)
+    early.write(tmp_path / "late", plots=False)
+    for name in ("trades.parquet", "accounts.parquet", "daily.parquet"):
+        assert (tmp_path / "early" / name).read_bytes() == (tmp_path / "late" / name).read_bytes()
+    summary = json.loads((tmp_path / "early" / "summary.json").read_text())
+    assert summary["headline"]["positions"] == len(early.trades)

@@ -59,6 +59,8 @@ def backtest(
     on_invalid: str = "error",
     quarantine_dir: str | Path | None = None,
     progress: bool = False,
+    out: str | Path | None = None,
+    plots: bool = True,
     **strategy_params: Any,
 ) -> BacktestResult:
     """Backtest one strategy on a dataset (a path or a loaded `Dataset`).
@@ -66,6 +68,8 @@ def backtest(
     `actual` accounts for the log as it is; `mirror` keeps the original trades and
     regenerates every copy from `follows` (SPEC §4, copies of copies up to `depth` hops).
     Other names run a SPEC §5 policy with `strategy_params` (see `StrategyParams`).
+    With `out`, every output is written there too (`BacktestResult.write`); for the engine
+    strategies trades.parquet is then written while the metrics are being computed.
 
     >>> result = backtest("datasets/sample", "mirror")        # doctest: +SKIP
     >>> result.accounts.sort_values("roi").tail()              # doctest: +SKIP
@@ -104,8 +108,14 @@ def backtest(
         config = ReplayConfig(
             strategy=strategy, depth=depth, sharpe_annualization=sharpe_annualization
         )
-        replayed = replay(ds, config, progress=progress)
-        result = replayed.to_result(ds)
+        early: dict[str, Any] = {}
+        on_book = None
+        if out is not None:
+            on_book = _start_writing_trades(ds, Path(out), early)
+        replayed = replay(ds, config, progress=progress, on_book=on_book)
+        result = replayed.to_result(ds, trades=early.get("table"))
+        if "future" in early:
+            result.pending_write("trades", Path(out) / "trades.parquet", early["future"])  # type: ignore[arg-type]
         result.params["seed"] = seed
     else:
         from ideaflow.strategies import StrategyParams, run_strategy
@@ -120,4 +130,28 @@ def backtest(
         result = run_strategy(ds, strategy, params, progress=progress)
     result.timings = {"load": load_seconds, **result.timings}
     result.meta = {**ds.meta, **result.meta}
+    if out is not None:
+        result.write(out, plots=plots)
     return result
+
+
+def _start_writing_trades(ds: Dataset, out: Path, early: dict[str, Any]) -> Any:
+    """An `on_book` hook: build the trades table and write it in a background thread.
+
+    Parquet encoding is single-threaded and pyarrow releases the GIL, so the file is
+    written on the second core while the engine computes the account metrics.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ideaflow.io import write_parquet_atomic
+    from ideaflow.tables import book_table
+
+    def on_book(book: Any) -> None:
+        table = book_table(book, ds.trader_ids, ds.instruments)
+        out.mkdir(parents=True, exist_ok=True)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ideaflow-write")
+        early["table"] = table
+        early["future"] = pool.submit(write_parquet_atomic, table, out / "trades.parquet")
+        pool.shutdown(wait=False)  # the running write finishes; the pool takes no more
+
+    return on_book

@@ -49,7 +49,7 @@ Decisions (where SPEC leaves room), all implemented in `ideaflow.kernels`:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -152,11 +152,12 @@ class ReplayResult:
         self.grouped = None
         return daily_frame(account, day, pnl, ds.trader_ids)
 
-    def to_result(self, ds: Dataset) -> Any:
+    def to_result(self, ds: Dataset, trades: Any = None) -> Any:
         """This replay as an `ideaflow.results.BacktestResult`.
 
         The tables are built as Arrow straight from the numpy columns (no pandas copy of
         a platform-size book); `result.trades` etc. convert to pandas on first use.
+        `trades`: the book's Arrow table when the caller already built it.
         """
         from ideaflow.results import BacktestResult
         from ideaflow.tables import accounts_table, book_table, daily_table
@@ -166,7 +167,8 @@ class ReplayResult:
         account, day, pnl = daily_pnl(source, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
         self.grouped = None
         daily = daily_table(account, day, pnl, ds.trader_ids)
-        trades = book_table(self.book, ds.trader_ids, ds.instruments)
+        if trades is None:
+            trades = book_table(self.book, ds.trader_ids, ds.instruments)
         accounts = accounts_table(self.metrics, ds.trader_ids)
         timings = dict(self.timings)
         timings["tables"] = time.perf_counter() - started
@@ -211,8 +213,17 @@ class _Stages:
             self.bar.close()
 
 
-def replay(ds: Dataset, config: ReplayConfig | None = None, progress: bool = False) -> ReplayResult:
-    """Replay a dataset (SPEC §3-4) and compute per-account metrics."""
+def replay(
+    ds: Dataset,
+    config: ReplayConfig | None = None,
+    progress: bool = False,
+    on_book: Callable[[Book], None] | None = None,
+) -> ReplayResult:
+    """Replay a dataset (SPEC §3-4) and compute per-account metrics.
+
+    `on_book`, when given, is called with the finished book before the metrics are
+    computed (the CLI starts writing trades.parquet there, overlapping the two).
+    """
     config = ReplayConfig() if config is None else config
     if not isinstance(config, ReplayConfig):
         raise ParameterError(f"config: expected a ReplayConfig; found {type(config).__name__}")
@@ -225,6 +236,8 @@ def replay(ds: Dataset, config: ReplayConfig | None = None, progress: bool = Fal
             book, counts = _replay_actual(ds, marks, stages)
         else:
             book, counts = _replay_mirror(ds, marks, int(config.depth), stages)
+        if on_book is not None:
+            on_book(book)
         with stages.stage("metrics"):
             grouped = group_book(book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
             metrics = account_metrics(

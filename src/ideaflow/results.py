@@ -135,6 +135,8 @@ class BacktestResult:
         self.timings = dict(timings or {})
         self.meta = dict(meta or {})
         self._headline: dict[str, Any] | None = None
+        # tables already being written: name -> (path, future of the write)
+        self._pending: dict[str, tuple[Path, Any]] = {}
         self._data: dict[str, pd.DataFrame | pa.Table | None] = {
             "trades": trades,
             "accounts": accounts,
@@ -212,6 +214,11 @@ class BacktestResult:
             "headline": self.headline(),
         }
 
+    def pending_write(self, name: str, path: Path, future: Any) -> None:
+        """Record that table `name` is being written to `path` (a concurrent future);
+        `write` to that directory waits for it instead of writing the table again."""
+        self._pending[name] = (Path(path), future)
+
     def summary_table(self, top: int = 5) -> str:
         """A readable text table: totals, social vs single trades, top and bottom accounts."""
         from ideaflow.report import format_backtest
@@ -231,12 +238,22 @@ class BacktestResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        jobs = [(name, self.table(name)) for name in _TABLES if self._data[name] is not None]
+        already = {
+            name: future
+            for name, (path, future) in self._pending.items()
+            if path == out / f"{name}.parquet"
+        }
+        jobs = [
+            (name, self.table(name))
+            for name in _TABLES
+            if self._data[name] is not None and name not in already
+        ]
         with ThreadPoolExecutor(max_workers=2) as pool:
             futures = [
                 pool.submit(write_parquet_atomic, table, out / f"{name}.parquet")
                 for name, table in jobs
             ]
+            futures += list(already.values())
             if plots:
                 from ideaflow.plots import backtest_plots
 

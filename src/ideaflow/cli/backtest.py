@@ -136,14 +136,14 @@ def backtest_command(
         on_invalid=on_invalid,
         quarantine_dir=out_dir / "quarantine",
         progress=progress,
+        out=out_dir,
+        plots=plots,
         **params,
     )
-    result.timings["total"] = time.perf_counter() - started
-    result.write(out_dir, plots=plots)
     click.echo(result.summary_table())
     click.echo(
         f"\nwrote {out_dir}/ (trades.parquet, accounts.parquet, summary.json"
-        + (", decisions.parquet" if result.decisions is not None else "")
+        + (", decisions.parquet" if (out_dir / "decisions.parquet").exists() else "")
         + (", plots" if plots else "")
         + f") in {time.perf_counter() - started:.1f} s"
     )
