@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from ideaflow.cli._common import handle_errors
+from ideaflow.cli.options import dataset_argument, input_options, load_input, resolve_progress
 
 
 @click.command("analyze")
-@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@dataset_argument
 @click.option(
     "--out",
     "-o",
@@ -52,25 +52,7 @@ from ideaflow.cli._common import handle_errors
 )
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap replicates.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
-@click.option(
-    "--initial-equity",
-    type=float,
-    default=10_000.0,
-    show_default=True,
-    help="Starting equity of traders missing from `accounts`.",
-)
-@click.option(
-    "--on-invalid",
-    type=click.Choice(["error", "quarantine"]),
-    default="error",
-    show_default=True,
-    help="Stop on bad rows, or write them to OUT/quarantine/ and go on.",
-)
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress bar over the stages (default: on when stderr is a terminal).",
-)
+@input_options(default_equity=10_000.0)
 @handle_errors
 def analyze_command(
     dataset: Path,
@@ -83,17 +65,10 @@ def analyze_command(
     """Measure idea flow, diversity, echo chambers, popularity, exploration and the
     inverted U on DATASET; print the findings and write them to OUT."""
     from ideaflow.analytics import analyze
-    from ideaflow.io import load_dataset
 
-    if progress is None:
-        progress = sys.stderr.isatty()
+    progress = resolve_progress(progress)
     started = time.perf_counter()
-    ds = load_dataset(
-        dataset,
-        on_invalid=on_invalid,
-        quarantine_dir=out_dir / "quarantine" if on_invalid == "quarantine" else None,
-        initial_equity=initial_equity,
-    )
+    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
     loaded = time.perf_counter()
     result = analyze(ds, progress=progress, **params)  # type: ignore[arg-type]
     result.timings = {"load": round(loaded - started, 4), **result.timings}

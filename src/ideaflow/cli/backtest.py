@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import math
-import sys
 import time
 from pathlib import Path
 
 import click
 
 from ideaflow.cli._common import handle_errors
+from ideaflow.cli.options import (
+    dataset_argument,
+    input_options,
+    out_option,
+    resolve_progress,
+    strategy_options,
+)
 
 
 @click.command("backtest")
-@click.argument("dataset", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@dataset_argument
 @click.option(
     "--strategy",
     "-s",
     required=True,
     help="actual, mirror, isolation, herd, top, random, diverse, echo or placebo.",
 )
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory.",
-)
+@out_option()
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
@@ -35,79 +33,9 @@ from ideaflow.cli._common import handle_errors
     show_default=True,
     help="Copy depth: 1 copies originals only; d copies copies up to d hops.",
 )
-@click.option(
-    "--initial-equity",
-    type=float,
-    default=None,
-    help="Starting equity of traders missing from `accounts`  [default: 10000].",
-)
-@click.option(
-    "--k",
-    "k",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Leaders (herd/top/random) or evaluators (diverse/echo) per subject.",
-)
-@click.option(
-    "--lookback",
-    "lookback_days",
-    type=float,
-    default=None,
-    help="Trailing window for performance and styles, in days.",
-)
-@click.option(
-    "--rebalance",
-    "rebalance_days",
-    type=float,
-    default=None,
-    help="Days between re-decisions of leaders/evaluators.",
-)
-@click.option(
-    "--window",
-    "window_hours",
-    type=float,
-    default=None,
-    help="Vote window before an idea, in hours.",
-)
-@click.option("--min-support", type=int, default=None, help="Votes needed to take an idea.")
-@click.option(
-    "--min-ideas",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Original trades a trader needs to be a subject.",
-)
-@click.option(
-    "--min-history",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Closed trades in the lookback a candidate evaluator/leader needs.",
-)
-@click.option(
-    "--size-by-support/--no-size-by-support",
-    default=None,
-    help="Scale a taken idea by its support instead of taking it whole.",
-)
-@click.option("--seed", type=int, default=None, help="Seed of random and placebo choices.")
-@click.option(
-    "--sharpe-factor",
-    type=float,
-    default=math.sqrt(365.0),
-    show_default=True,
-    help="Annualisation factor of the daily Sharpe ratio.",
-)
-@click.option(
-    "--on-invalid",
-    type=click.Choice(["error", "quarantine"]),
-    default="error",
-    show_default=True,
-    help="Stop on bad rows, or write them to OUT/quarantine/ and go on.",
-)
+@strategy_options
+@input_options()
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
-@click.option(
-    "--progress/--no-progress",
-    default=None,
-    help="Progress bars (default: on when stderr is a terminal).",
-)
 @handle_errors
 def backtest_command(
     dataset: Path,
@@ -115,7 +43,7 @@ def backtest_command(
     out_dir: Path,
     depth: int,
     initial_equity: float | None,
-    sharpe_factor: float,
+    sharpe_annualization: float,
     on_invalid: str,
     plots: bool,
     progress: bool | None,
@@ -124,18 +52,16 @@ def backtest_command(
     """Backtest one strategy on DATASET and write trades, accounts, summary and plots to OUT."""
     from ideaflow.api import backtest
 
-    if progress is None:
-        progress = sys.stderr.isatty()
     started = time.perf_counter()
     result = backtest(
         dataset,
         strategy,
         depth=depth,
         initial_equity=initial_equity,
-        sharpe_annualization=sharpe_factor,
+        sharpe_annualization=sharpe_annualization,
         on_invalid=on_invalid,
         quarantine_dir=out_dir / "quarantine",
-        progress=progress,
+        progress=resolve_progress(progress),
         out=out_dir,
         plots=plots,
         **params,
