@@ -225,7 +225,23 @@ def compare_command(
     type=int,
     default=-1,
     show_default=True,
-    help="Worker processes (-1: every core).",
+    help="Workers (-1: every core; with --backend dask and no --scheduler, threads of a "
+    "local Dask cluster; ignored with --scheduler).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="local: joblib processes on this machine; dask: tasks on a Dask cluster "
+    '(pip install "ideaflow[dask]").',
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Dask scheduler to use with --backend dask, e.g. tcp://host:8786  "
+    "[default: a local cluster for the run].",
 )
 @_strategy_options
 @handle_errors
@@ -235,12 +251,15 @@ def sweep_command(
     grid: tuple[str, ...],
     out_dir: Path,
     jobs: int,
+    backend: str,
+    scheduler: str | None,
     initial_equity: float | None,
     on_invalid: str,
     progress: bool | None,
     **given: Any,
 ) -> None:
-    """Run one strategy over a parameter grid in parallel; write OUT/sweep.parquet."""
+    """Run one strategy over a parameter grid in parallel (on this machine or a Dask
+    cluster); write OUT/sweep.parquet."""
     import pandas as pd
 
     from ideaflow.io import write_parquet_atomic
@@ -250,7 +269,7 @@ def sweep_command(
     params = _params(given)
     points = parse_grid(grid)
     ds = _load(dataset, out_dir, initial_equity, on_invalid)
-    table = sweep(ds, strategy, points, params, jobs=jobs)
+    table = sweep(ds, strategy, points, params, jobs=jobs, backend=backend, scheduler=scheduler)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(table, out_dir / "sweep.parquet")
     with pd.option_context("display.width", 200, "display.max_columns", 50):

@@ -1,13 +1,17 @@
-"""`sweep`: one strategy over a grid of parameters, in parallel on the local cores (joblib).
+"""`sweep`: one strategy over a grid of parameters, in parallel on the local cores (joblib)
+or on a Dask cluster (`backend="dask"`).
 
 Every grid point runs the strategy and `isolation` with the same parameters (the subjects
 depend on `min_ideas` and the equity), so each row carries its uplift over isolation. The
-result is one tidy table: the grid's parameters as columns, then the metrics.
+result is one tidy table: the grid's parameters as columns, then the metrics. Both backends
+run the same `_run_point` on the same inputs and keep the grid's order, so they give the
+same table.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import fields
 from typing import Any
 
@@ -21,6 +25,7 @@ from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.run import StrategyRunner, check_name
 
 _GRID_TYPES = {f.name: f.type for f in fields(StrategyParams)}
+BACKENDS = ("local", "dask")
 
 
 def _parse_value(key: str, text: str) -> Any:
@@ -99,27 +104,136 @@ def sweep(
     params: StrategyParams | None = None,
     *,
     jobs: int | None = None,
+    backend: str = "local",
+    scheduler: str | None = None,
 ) -> pd.DataFrame:
     """Run `name` at every point of `grid` (a product of parameter lists) in parallel.
 
-    `jobs`: worker processes (None or -1: every core; 1: in this process).
+    `backend="local"`: joblib worker processes on this machine; `jobs` of them (None or -1:
+    every core; 1: in this process). `backend="dask"`: the points are tasks on a Dask
+    cluster — the one at `scheduler` (an address such as `tcp://host:8786`; its workers
+    need ideaflow installed), or, when `scheduler` is None, a `LocalCluster` of `jobs`
+    single-threaded workers, started and closed by this call: threads of this process, or
+    processes when Numba's threading layer is not thread-safe (`workqueue`). The dataset
+    is shipped to every worker once. Either way the rows come back in the grid's order.
     """
-    from joblib import Parallel, delayed
-
     name = check_name(name)
     base = params if params is not None else StrategyParams()
     if not grid:
         raise ParameterError("grid: expected at least one KEY=V1,V2,... item")
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend: expected one of {', '.join(BACKENDS)}; found {backend!r}")
+    if scheduler is not None and backend != "dask":
+        raise ParameterError(
+            f"scheduler: only used with backend='dask'; found backend={backend!r} "
+            f"and scheduler={scheduler!r}"
+        )
     keys = list(grid)
     points = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
     settings = [base.replace(**point) for point in points]  # validates every point first
     n_jobs = -1 if jobs is None else int(jobs)
     if n_jobs == 0 or n_jobs < -1:
         raise ParameterError(f"jobs: expected an integer >= 1 or -1; found {jobs!r}")
-    if n_jobs == 1 or len(points) == 1:
+    if backend == "dask":
+        rows = _run_dask(ds, name, settings, n_jobs, scheduler)
+    elif n_jobs == 1 or len(points) == 1:
         rows = [_run_point(ds, name, p) for p in settings]
     else:
+        from joblib import Parallel, delayed
+
         rows = Parallel(n_jobs=n_jobs, backend="loky")(
             delayed(_run_point)(ds, name, p) for p in settings
         )
     return pd.DataFrame([{"strategy": name, **point, **row} for point, row in zip(points, rows)])
+
+
+def _import_distributed() -> tuple[Any, Any]:
+    """`(Client, LocalCluster)` from dask.distributed, or a ParameterError saying how to
+    install it (an optional dependency: the `dask` extra)."""
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise ParameterError(
+            "backend: 'dask' needs dask.distributed, which is not installed "
+            f'({exc}); install it with: pip install "ideaflow[dask]"'
+        ) from None
+    return Client, LocalCluster
+
+
+def _numba_threads_safe() -> bool:
+    """Whether Numba's parallel kernels may run in several threads of this process at once.
+
+    Not with its `workqueue` threading layer (the fallback when neither TBB nor OpenMP is
+    available): using it from two threads at once aborts the process.
+    """
+    import importlib
+
+    import numba
+
+    try:
+        return numba.threading_layer() != "workqueue"
+    except ValueError:  # not chosen yet (no parallel kernel has run): predict the choice
+        pass
+    if str(getattr(numba.config, "THREADING_LAYER", "default")).lower() == "workqueue":
+        return False
+    for layer in ("tbbpool", "omppool"):  # Numba's own order of preference
+        try:
+            importlib.import_module(f"numba.np.ufunc.{layer}")
+        except (ImportError, OSError):
+            continue
+        return True
+    return False
+
+
+def _connect(client_cls: Any, scheduler: str | None) -> Any:
+    try:
+        return client_cls(scheduler)
+    except (OSError, ValueError, TypeError) as exc:
+        # unreachable host or refused connection (after Dask's connect timeout; its
+        # TimeoutError is an OSError), or a malformed address
+        raise ParameterError(
+            f"scheduler: could not connect to the Dask scheduler at {scheduler!r} ({exc})"
+        ) from None
+
+
+def _run_dask(
+    ds: Dataset,
+    name: str,
+    settings: list[StrategyParams],
+    n_jobs: int,
+    scheduler: str | None,
+) -> list[dict[str, Any]]:
+    client_cls, cluster_cls = _import_distributed()
+    cluster = None
+    if scheduler is None:
+        n_workers = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+        # Threads in this process when Numba allows it: no worker start-up (a process
+        # re-imports ideaflow and reloads every kernel, ~5 s) and one copy of the dataset;
+        # the kernels release the GIL. The scheduler's HTTP server (dashboard when bokeh is
+        # installed) goes on a free local port: the default 8787 warns when it is taken;
+        # start a cluster yourself and pass its address to watch a sweep.
+        cluster = cluster_cls(
+            n_workers=max(1, min(n_workers, len(settings))),
+            threads_per_worker=1,
+            processes=not _numba_threads_safe(),
+            dashboard_address="127.0.0.1:0",
+        )
+    try:
+        client = client_cls(cluster) if cluster is not None else _connect(client_cls, scheduler)
+        try:
+            # Once to every worker, not once per task: the dataset is the big argument.
+            shared = client.scatter(ds, broadcast=True, hash=False)
+            futures = client.map(
+                _run_point,
+                [shared] * len(settings),
+                [name] * len(settings),
+                settings,
+                pure=False,
+            )
+            rows: list[dict[str, Any]] = client.gather(futures)
+        finally:
+            client.close()
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return rows
