@@ -3,7 +3,6 @@ strategy over a parameter grid (thin wrappers over `ideaflow.strategies`)."""
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from collections.abc import Callable
@@ -13,113 +12,14 @@ from typing import Any
 import click
 
 from ideaflow.cli._common import handle_errors
+from ideaflow.cli.options import input_options, load_input, strategy_options
 
 DEFAULT_STRATEGIES = "isolation,herd,diverse,echo,placebo"
 
 
 def _strategy_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """The StrategyParams options shared by compare and sweep (None = the default)."""
-    options = [
-        click.option(
-            "--k",
-            "k",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Leaders or evaluators per subject  [default: 5].",
-        ),
-        click.option(
-            "--lookback",
-            "lookback_days",
-            type=float,
-            default=None,
-            help="Trailing window for styles and performance, days  [default: 90].",
-        ),
-        click.option(
-            "--rebalance",
-            "rebalance_days",
-            type=float,
-            default=None,
-            help="Days between re-decisions  [default: 30].",
-        ),
-        click.option(
-            "--window",
-            "window_hours",
-            type=float,
-            default=None,
-            help="Vote window before an idea, hours  [default: 24].",
-        ),
-        click.option(
-            "--min-support",
-            type=int,
-            default=None,
-            help="Net votes needed to take an idea  [default: 0].",
-        ),
-        click.option(
-            "--min-ideas",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Original trades a trader needs to be a subject  [default: 10].",
-        ),
-        click.option(
-            "--min-history",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Closed trades in the lookback a candidate needs  [default: 5].",
-        ),
-        click.option(
-            "--n-clusters",
-            type=click.IntRange(min=1),
-            default=None,
-            help="Style clusters  [default: max(2k, 4)].",
-        ),
-        click.option(
-            "--size-by-support/--no-size-by-support",
-            default=None,
-            help="Scale a taken idea by its support.",
-        ),
-        click.option("--seed", type=int, default=None, help="Seed  [default: 0]."),
-        click.option(
-            "--sharpe-factor",
-            "sharpe_annualization",
-            type=float,
-            default=math.sqrt(365.0),
-            show_default=True,
-            help="Annualisation factor of the daily Sharpe ratio.",
-        ),
-        click.option(
-            "--initial-equity",
-            type=float,
-            default=None,
-            help="Starting equity of traders missing from `accounts`  [default: 10000].",
-        ),
-        click.option(
-            "--on-invalid",
-            type=click.Choice(["error", "quarantine"]),
-            default="error",
-            show_default=True,
-            help="Stop on bad rows, or write them to OUT/quarantine/ and go on.",
-        ),
-        click.option(
-            "--progress/--no-progress",
-            default=None,
-            help="Progress bars (default: on when stderr is a terminal).",
-        ),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def _load(dataset: Path, out_dir: Path, initial_equity: float | None, on_invalid: str):
-    from ideaflow.data import DEFAULT_INITIAL_EQUITY
-    from ideaflow.io import load_dataset
-
-    return load_dataset(
-        dataset,
-        on_invalid=on_invalid,
-        quarantine_dir=out_dir / "quarantine",
-        initial_equity=DEFAULT_INITIAL_EQUITY if initial_equity is None else initial_equity,
-    )
+    """The StrategyParams options plus how the dataset is read (shared declarations)."""
+    return strategy_options(input_options()(func))
 
 
 def _params(given: dict[str, Any]):
@@ -181,7 +81,7 @@ def compare_command(
     started = time.perf_counter()
     params = _params(given)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
-    ds = _load(dataset, out_dir, initial_equity, on_invalid)
+    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
     result = compare(
         ds,
         names,
@@ -268,7 +168,7 @@ def sweep_command(
     started = time.perf_counter()
     params = _params(given)
     points = parse_grid(grid)
-    ds = _load(dataset, out_dir, initial_equity, on_invalid)
+    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
     table = sweep(ds, strategy, points, params, jobs=jobs, backend=backend, scheduler=scheduler)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_parquet_atomic(table, out_dir / "sweep.parquet")
