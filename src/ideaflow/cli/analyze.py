@@ -8,19 +8,18 @@ from pathlib import Path
 import click
 
 from ideaflow.cli._common import handle_errors
-from ideaflow.cli.options import dataset_argument, input_options, load_input, resolve_progress
+from ideaflow.cli.options import (
+    dataset_argument,
+    input_options,
+    load_input,
+    out_option,
+    resolve_progress,
+)
 
 
 @click.command("analyze")
 @dataset_argument
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory (traders.parquet, findings.json, PNG plots).",
-)
+@out_option("Output directory (traders.parquet, findings.json, PNG plots).")
 @click.option(
     "--window-hours",
     type=float,

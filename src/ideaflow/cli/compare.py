@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ideaflow.cli._common import handle_errors
-from ideaflow.cli.options import input_options, load_input, strategy_options
+from ideaflow.cli.options import input_options, load_input, out_option, strategy_options
 
 DEFAULT_STRATEGIES = "isolation,herd,diverse,echo,placebo"
 
@@ -37,14 +37,7 @@ def _params(given: dict[str, Any]):
     show_default=True,
     help="Comma-separated strategies.",
 )
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory.",
-)
+@out_option("Output directory.")
 @click.option(
     "--block-days",
     type=click.IntRange(min=1),
@@ -111,14 +104,7 @@ def compare_command(
     required=True,
     help="KEY=V1,V2,... (repeat for a product grid), e.g. k=1,2,4,8.",
 )
-@click.option(
-    "--out",
-    "-o",
-    "out_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Output directory.",
-)
+@out_option("Output directory.")
 @click.option(
     "--jobs",
     "-j",
