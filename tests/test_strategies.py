@@ -333,3 +333,79 @@ def test_probed_nearest_search_is_exact_when_every_cell_is_probed():
     probed = selection._nearest_probed(subjects, subject_codes, cand, codes, 3, seed=0)
     np.testing.assert_array_equal(probed, exact)
     assert not (exact == subject_codes[:, None]).any()
+
+
+def test_arrow_tables_match_the_pandas_frames_exactly(herd_ds, vote_ds):
+    """decisions/trades are built straight in Arrow; they must equal what the pandas
+    frames converted to Arrow give (types, nulls, values), so files do not change."""
+    from ideaflow.io.write import to_arrow
+    from ideaflow.strategies.books import (
+        book_trades_frame,
+        decisions_frame,
+        decisions_table,
+        strategy_book,
+        trades_table,
+    )
+
+    for ds, params in ((herd_ds, HERD_PARAMS), (vote_ds, VOTE_PARAMS)):
+        runner = StrategyRunner(ds, params)
+        for name in STRATEGIES:
+            decisions = runner.decisions(name)
+            expected = to_arrow(decisions_frame(runner.frame, decisions))
+            got = decisions_table(runner.frame, decisions)
+            assert got.schema == expected.schema and got.equals(expected), name
+            book = strategy_book(runner.frame, decisions, runner.actual)
+            expected = to_arrow(book_trades_frame(runner.frame, book, decisions))
+            got = trades_table(runner.frame, book, decisions)
+            assert got.schema == expected.schema and got.equals(expected), name
+            assert got.num_rows == int(decisions.taken.sum())
+
+
+def test_shared_account_daily_rows_are_the_account_rows_scaled():
+    rows = [
+        *HERD_ROWS,
+        (9, 3, "B", 1, 0.3, 0.4, 1.0, 1.0, 10.0),
+        (10, 3, "B", 1, 0.35, 0.4, 1.0, 1.0, 10.0),
+    ]
+    ds = make_ds(rows, HERD_FOLLOWS, equity={1: 10_000.0, 3: 30_000.0})
+    daily = run_strategy(ds, "herd", HERD_PARAMS).daily
+    one = daily[daily["trader_id"] == 1].reset_index(drop=True)
+    three = daily[daily["trader_id"] == 3].reset_index(drop=True)
+    assert len(one) > 0 and one["day"].tolist() == three["day"].tolist()
+    assert three["pnl"].tolist() == (one["pnl"] * 3.0).tolist()
+    # one block per subject, in subject id order
+    assert daily["trader_id"].is_monotonic_increasing
+
+
+def test_blockwise_per_subject_interval_equals_the_one_shot_one(monkeypatch):
+    import importlib
+
+    from ideaflow.stats import per_subject_interval
+
+    # the package re-exports the function `compare`, which hides the module's name
+    compare_module = importlib.import_module("ideaflow.strategies.compare")
+
+    values = np.random.default_rng(3).normal(0.01, 0.05, 1001)
+    values[[5, 77]] = np.nan  # dropped by both
+    expected = per_subject_interval(values, n_boot=137, alpha=0.1, seed=9)
+    # blocks of 3 replicates (the last one shorter): the same draws, the same means
+    monkeypatch.setattr(compare_module, "BOOT_CELLS", 3 * 999)
+    got = compare_module._per_subject_interval(values, n_boot=137, alpha=0.1, seed=9)
+    assert got == expected
+    with pytest.raises(ParameterError, match="n_boot: expected an integer >= 10"):
+        compare_module._per_subject_interval(values, n_boot=5, alpha=0.1, seed=9)
+
+
+def test_release_drops_styles_and_decisions_nothing_left_needs(vote_ds):
+    runner = StrategyRunner(vote_ds, VOTE_PARAMS)
+    runner.decisions("diverse")
+    runner.decisions("echo")
+    styles = [key for key in runner.frame.cache if key[0] == "styles"]
+    assert styles
+    runner.release("diverse", ["echo", "placebo"])
+    runner.release("echo", ["placebo"])
+    # placebo reuses diverse's decisions, so the style features are no longer needed
+    assert "diverse" in runner._decisions and "echo" not in runner._decisions
+    assert not [key for key in runner.frame.cache if key[0] == "styles"]
+    runner.release("placebo", [])
+    assert not runner._decisions

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ideaflow.book import AccountMetrics, Book, accounts_frame, daily_frame, trades_frame
-from ideaflow.data import Dataset
+from ideaflow.book import NO_TIME, AccountMetrics, Book, accounts_frame, trades_frame
+from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
 from ideaflow.metrics import account_metrics, daily_pnl
 from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions
 from ideaflow.strategies.rebalance import Frame
@@ -32,20 +32,31 @@ def strategy_book(frame: Frame, decisions: Decisions, actual: Book) -> Book:
     """The subjects' positions implied by the decisions (only taken ones)."""
     taken = np.flatnonzero(decisions.taken)
     rows = decisions.row[taken]
-    size = decisions.size[taken]
-    base = actual.take(rows)
     n = rows.shape[0]
     is_copy = decisions.strategy in COPY_STRATEGIES
+    # the engine's books are in (open_time, trade_id) order: sort the decisions first and
+    # gather each column once (no second, sorted copy of the whole book)
     if is_copy:
         first_id = int(frame.ds.trades.trade_id.max()) + 1 if len(frame.ds.trades) else 0
-        trade_id = first_id + np.arange(n, dtype=np.int64)
-        parent = base.trade_id.copy()
+        # a copy's id is first_id + its rank in decision order
+        order = np.lexsort((np.arange(n, dtype=np.int64), actual.open_time[rows]))
+        trade_id = first_id + order.astype(np.int64)
+    else:
+        order = np.lexsort((actual.trade_id[rows], actual.open_time[rows]))
+    taken = taken[order]
+    del order
+    rows = decisions.row[taken]
+    size = decisions.size[taken]
+    base = actual.take(rows)
+    del rows
+    if is_copy:
+        parent = base.trade_id
         hop = np.ones(n, dtype=np.int16)
     else:
         trade_id = base.trade_id
         parent = np.full(n, -1, dtype=np.int64)
         hop = np.zeros(n, dtype=np.int16)
-    book = Book(
+    return Book(
         trade_id=trade_id,
         account=decisions.subject[taken].astype(np.int32),
         instrument=base.instrument,
@@ -64,9 +75,129 @@ def strategy_book(frame: Frame, decisions: Decisions, actual: Book) -> Book:
         parent_trade_id=parent,
         hop=hop,
     )
-    # the engine's books are in (open_time, trade_id) order
-    order = np.lexsort((book.trade_id, book.open_time))
-    return book.take(order)
+
+
+# Arrow columns built straight from numpy, typed exactly as pandas -> Arrow would type
+# the DataFrames of `decisions_frame` / `ideaflow.book.trades_frame` (NaN and NaT become
+# nulls, categorical codes take the narrowest integer type), so the files are unchanged
+# while no pandas copy of a multi-million-row table is ever made.
+UTC_NS = pa.timestamp("ns", tz="UTC")
+
+
+def _f64(values: np.ndarray) -> pa.Array:
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.array(values, type=pa.float64(), from_pandas=True)
+
+
+def _plain(values: np.ndarray, dtype: type) -> pa.Array:
+    return pa.array(np.ascontiguousarray(values, dtype=dtype))
+
+
+def _ts(values: np.ndarray, missing: int | None = None) -> pa.Array:
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    mask = values == NO_TIME
+    if missing is not None:
+        mask |= values == missing
+    return pa.array(values, type=pa.int64(), mask=mask if mask.any() else None).cast(UTC_NS)
+
+
+def _nullable_ids(values: np.ndarray) -> pa.Array:
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    mask = values < 0
+    return pa.array(values, type=pa.int64(), mask=mask if mask.any() else None)
+
+
+def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pa.Array:
+    n = len(categories)
+    index_type = np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.ascontiguousarray(codes, dtype=index_type)),
+        pa.array(list(categories), type=pa.large_string()),
+    )
+
+
+def decisions_table(frame: Frame, decisions: Decisions) -> pa.Table:
+    """`decisions_frame` as an Arrow table (same columns and types), built from numpy."""
+    ds = frame.ds
+    trades = ds.trades
+    rows = decisions.row
+    n = rows.shape[0]
+    columns: dict[str, pa.Array] = {}
+    _, account_subject = decisions.accounts(frame.n_subjects)
+    subject_codes = frame.subjects[account_subject[decisions.subject]]
+    columns["subject_id"] = _plain(ds.trader_ids[subject_codes], np.int64)
+    del subject_codes
+    columns["trade_id"] = _plain(trades.trade_id[rows], np.int64)
+    if decisions.strategy in COPY_STRATEGIES:
+        columns["leader_id"] = _plain(ds.trader_ids[trades.trader[rows]], np.int64)
+    columns["time"] = _ts(trades.open_time[rows])
+    columns["instrument"] = _categorical(trades.instrument[rows], tuple(ds.instruments))
+    columns["side"] = pa.array(trades.side[rows])
+    columns["taken"] = _plain(decisions.taken, np.bool_)
+    columns["support"] = pa.array(decisions.support)
+    columns["n_evaluators"] = pa.array(decisions.n_evaluators)
+    columns["size"] = _f64(decisions.size)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    if decisions.sets is not None:
+        # one subject-period at a time would be slow; chunks bound the (n, k) temporary
+        flat = decisions.sets.reshape(-1, decisions.sets.shape[2])
+        parts = []
+        step = 1 << 20
+        for a in range(0, n, step):
+            block = flat[
+                decisions.subject[a : a + step].astype(np.int64) * frame.n_periods
+                + decisions.period[a : a + step]
+            ]
+            valid = block >= 0
+            offsets[a + 1 : a + 1 + block.shape[0]] = valid.sum(axis=1)
+            parts.append(ds.trader_ids[block[valid]].astype(np.int64))
+        np.cumsum(offsets, out=offsets)
+        values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        del parts
+    else:
+        values = np.zeros(0, dtype=np.int64)
+    columns["in_force"] = pa.ListArray.from_arrays(
+        pa.array(offsets), pa.array(values, type=pa.int64())
+    )
+    del offsets, values
+    columns["rebalance_time"] = _ts(frame.times[decisions.period])
+    return pa.table(columns)
+
+
+def trades_table(frame: Frame, book: Book, decisions: Decisions) -> pa.Table:
+    """trades.parquet of a strategy book as Arrow (the columns of `book_trades_frame`)."""
+    _, account_subject = decisions.accounts(frame.n_subjects)
+    owner_ids = np.asarray(frame.ds.trader_ids[frame.subjects[account_subject]], dtype=np.int64)
+    is_open = book.close_time == OPEN_END
+    columns = {
+        "trade_id": _plain(book.trade_id, np.int64),
+        "trader_id": pa.array(owner_ids[book.account]),
+        "instrument": _categorical(book.instrument, tuple(frame.ds.instruments)),
+        "side": pa.array(book.side),
+        "open_time": _ts(book.open_time),
+        "close_time": _ts(book.close_time, OPEN_END),
+        "open_price": _f64(book.open_price),
+        "close_price": _f64(np.where(is_open, np.nan, book.close_price)),
+        "amount": _f64(book.amount),
+        "leverage": _f64(book.leverage),
+        "fee": _f64(book.fee),
+        "pnl": _f64(book.pnl),
+        "ret": _f64(book.ret),
+        "marked": pa.array(book.marked),
+        "root_trade_id": _nullable_ids(book.root_trade_id),
+        "parent_trade_id": _nullable_ids(book.parent_trade_id),
+        "hop": pa.array(book.hop),
+    }
+    return pa.table(columns)
+
+
+def daily_table(account: np.ndarray, day: np.ndarray, pnl: np.ndarray, trader_ids: np.ndarray):
+    """daily.parquet (trader_id, day, pnl) as Arrow, typed as `ideaflow.book.daily_frame`."""
+    ids = pa.array(np.asarray(trader_ids, dtype=np.int64)[account])
+    days = np.asarray(day, dtype=np.int64) * NS_PER_DAY
+    day_col = _ts(days)
+    del days
+    return pa.table({"trader_id": ids, "day": day_col, "pnl": _f64(pnl)})
 
 
 def decisions_frame(frame: Frame, decisions: Decisions) -> pd.DataFrame:
@@ -109,24 +240,53 @@ def decisions_frame(frame: Frame, decisions: Decisions) -> pd.DataFrame:
     return out
 
 
-def _expand_daily(
-    account: np.ndarray, day: np.ndarray, pnl: np.ndarray, account_of: np.ndarray, n_accounts: int
-):
-    """Daily rows of each subject's account, one block per subject (subject order)."""
+def _expanded_daily_table(
+    account: np.ndarray,
+    day: np.ndarray,
+    pnl: np.ndarray,
+    account_of: np.ndarray,
+    n_accounts: int,
+    scale: np.ndarray,
+    subject_ids: np.ndarray,
+) -> pa.Table:
+    """Daily rows of each subject's account scaled by the subject's factor, one block per
+    subject (subject order), written straight into the output columns a chunk of subjects
+    at a time (herd's few accounts expand to tens of millions of rows)."""
     indptr = np.zeros(n_accounts + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(np.bincount(account, minlength=n_accounts))
     starts = indptr[account_of]
     lengths = indptr[account_of + 1] - starts
-    subject = np.repeat(np.arange(account_of.shape[0], dtype=np.int32), lengths)
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    index = offsets + np.arange(subject.shape[0])
-    return subject, day[index], pnl[index]
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if ends.shape[0] else 0
+    out_ids = np.empty(total, dtype=np.int64)
+    out_day = np.empty(total, dtype=np.int64)
+    out_pnl = np.empty(total, dtype=np.float64)
+    ids = np.asarray(subject_ids, dtype=np.int64)
+    step = 4096
+    for a in range(0, account_of.shape[0], step):
+        b = min(a + step, account_of.shape[0])
+        lo = int(ends[a - 1]) if a else 0
+        hi = int(ends[b - 1])
+        if hi == lo:
+            continue
+        chunk_len = lengths[a:b]
+        local_start = ends[a:b] - chunk_len - lo  # where each subject's block starts
+        index = np.repeat(starts[a:b] - local_start, chunk_len) + np.arange(hi - lo)
+        subject = np.repeat(np.arange(a, b), chunk_len)
+        out_ids[lo:hi] = ids[subject]
+        out_day[lo:hi] = day[index].astype(np.int64) * NS_PER_DAY
+        out_pnl[lo:hi] = pnl[index] * scale[subject]
+    return pa.table(
+        {
+            "trader_id": pa.array(out_ids),
+            "day": pa.array(out_day, type=pa.int64()).cast(UTC_NS),
+            "pnl": _f64(out_pnl),
+        }
+    )
 
 
-def account_tables(
-    frame: Frame, book: Book, decisions: Decisions
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """accounts (one row per subject, by subject id) and sparse daily PnL frames.
+def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pd.DataFrame, pa.Table]:
+    """accounts (one row per subject, by subject id) frame and sparse daily PnL table.
 
     With shared accounts (copy strategies), each subject gets its account's metrics and
     daily PnL scaled by its initial equity over the account's, and `positions_of` names
@@ -164,10 +324,10 @@ def account_tables(
     if n_accounts != frame.n_subjects or not np.array_equal(
         account_of, np.arange(frame.n_subjects)
     ):
-        account, day, pnl = _expand_daily(account, day, pnl, account_of, n_accounts)
-        pnl = pnl * scale[account]
-    daily = daily_frame(account, day, pnl, subject_ids)
-    return accounts, daily
+        return accounts, _expanded_daily_table(
+            account, day, pnl, account_of, n_accounts, scale, subject_ids
+        )
+    return accounts, daily_table(account, day, pnl, subject_ids)
 
 
 def book_trades_frame(frame: Frame, book: Book, decisions: Decisions) -> pd.DataFrame:

@@ -28,12 +28,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ideaflow.data import NS_PER_DAY, Dataset
 from ideaflow.errors import ParameterError
 from ideaflow.stats import (
     DEFAULT_BLOCK_DAYS,
     DEFAULT_N_BOOT,
+    Interval,
     moving_block_bootstrap,
     per_subject_interval,
     relative_uplift,
@@ -95,17 +98,79 @@ def day_numbers(days: pd.Series) -> np.ndarray:
     return values.to_numpy().view(np.int64) // NS_PER_DAY
 
 
+BOOT_CELLS = 1 << 24  # resampled values held at a time by the per-subject bootstrap
+
+
+def _per_subject_interval(values: np.ndarray, *, n_boot: int, alpha: float, seed: int) -> Interval:
+    """`ideaflow.stats.per_subject_interval`, the same numbers, a block of replicates at a
+    time: the one-shot version holds an (n_boot, n_subjects) index and value matrix
+    (6 GB at 2,000 x 190,000 subjects). The generator's stream does not depend on how
+    the draws are split, and each replicate's mean is taken over its own row, so the
+    replicates are identical."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    n = v.shape[0]
+    if n * n_boot <= BOOT_CELLS:
+        return per_subject_interval(v, n_boot=n_boot, alpha=alpha, seed=seed)
+    per_subject_interval(v[:0], n_boot=n_boot, alpha=alpha, seed=seed)  # validation only
+    rng = np.random.default_rng(seed)
+    boot = np.empty(n_boot, dtype=np.float64)
+    step = max(1, BOOT_CELLS // n)
+    for a in range(0, n_boot, step):
+        rows = min(step, n_boot - a)
+        idx = rng.integers(0, n, size=(rows, n))
+        boot[a : a + rows] = v[idx].mean(axis=1)
+        del idx
+    lo, hi = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return Interval(float(v.mean()), float(lo), float(hi), "per_subject")
+
+
+DAILY_CHUNK = 1 << 22  # daily rows handled at a time (herd has tens of millions)
+
+
+def _daily_columns(result: Any) -> tuple[Any, Any, Any] | None:
+    """trader_id, day and pnl Arrow columns of a result's daily table (None: no rows)."""
+    table = result.table("daily")
+    if table is None or table.num_rows == 0:
+        return None
+    return table.column("trader_id"), table.column("day"), table.column("pnl")
+
+
+def daily_chunks(result: Any):
+    """(trader ids, UTC day numbers, pnl) numpy chunks of a result's daily rows, in order."""
+    columns = _daily_columns(result)
+    if columns is None:
+        return
+    ids, days, pnl = columns
+    for a in range(0, len(ids), DAILY_CHUNK):
+        day = days.slice(a, DAILY_CHUNK).cast(pa.int64()).to_numpy() // NS_PER_DAY
+        yield (
+            ids.slice(a, DAILY_CHUNK).to_numpy(),
+            day,
+            pnl.slice(a, DAILY_CHUNK).to_numpy(),
+        )
+
+
+def daily_day_range(result: Any) -> tuple[int, int] | None:
+    """First and last UTC day number of a result's daily rows (None: no rows)."""
+    columns = _daily_columns(result)
+    if columns is None:
+        return None
+    bounds = pc.min_max(columns[1])
+    return int(bounds["min"].value) // NS_PER_DAY, int(bounds["max"].value) // NS_PER_DAY
+
+
 def _daily_roi(
     result: Any, subjects: np.ndarray, equity: np.ndarray, day0: int, n_days: int
 ) -> np.ndarray:
     """Per day: mean over the subjects of daily PnL / initial equity."""
-    daily = result.daily
-    ids = daily["trader_id"].to_numpy()
-    pos = np.minimum(np.searchsorted(subjects, ids), max(len(subjects) - 1, 0))
-    keep = subjects[pos] == ids if len(subjects) else np.zeros(len(ids), dtype=bool)
-    day = day_numbers(daily["day"])[keep] - day0
-    scaled = daily["pnl"].to_numpy()[keep] / equity[pos[keep]]
-    total = np.bincount(day, weights=scaled, minlength=n_days)
+    total = np.zeros(n_days, dtype=np.float64)
+    # chunks keep the temporaries small; np.add.at adds in row order like one bincount,
+    # so the sums are the same to the last bit
+    for ids, day, pnl in daily_chunks(result):
+        pos = np.minimum(np.searchsorted(subjects, ids), max(len(subjects) - 1, 0))
+        keep = subjects[pos] == ids if len(subjects) else np.zeros(len(ids), dtype=bool)
+        np.add.at(total, day[keep] - day0, pnl[keep] / equity[pos[keep]])
     return total / max(len(subjects), 1)
 
 
@@ -134,7 +199,7 @@ def compare(
     runner = StrategyRunner(ds, params)
     results = {}
     written = set()
-    for name in _progress(names, progress):
+    for i, name in enumerate(_progress(names, progress)):
         result = runner.run(name)
         if out_dir is not None:
             # write each strategy as it finishes and keep only what the comparison needs
@@ -143,7 +208,7 @@ def compare(
             result.write(Path(out_dir) / name, plots=False)
             result = _light(result)
             written.add(name)
-        runner.release(name)
+        runner.release(name, names[i + 1 :])
         results[name] = result
     comparison, paired, daily_roi = comparison_tables(
         results, block_days=block_days, n_boot=n_boot, alpha=alpha, seed=runner.params.seed
@@ -170,13 +235,14 @@ def _light(result: Any) -> Any:
     """The result without its positions and decisions (already written)."""
     from ideaflow.results import BacktestResult
 
+    trades = result.table("trades")
     return BacktestResult(
         strategy=result.strategy,
         params=result.params,
-        trades=result.trades.iloc[:0],
+        trades=trades.slice(0, 0),
         accounts=result.accounts,
         decisions=None,
-        daily=result.daily,
+        daily=result.table("daily"),
         counts=result.counts,
         timings=result.timings,
         meta=result.meta,
@@ -209,14 +275,10 @@ def comparison_tables(
     subjects = np.sort(subjects)
     accounts = {n: r.accounts.set_index("trader_id").loc[subjects] for n, r in results.items()}
     equity = accounts[names[0]]["initial_equity"].to_numpy(dtype=float)
-    day_sets = [
-        day_numbers(r.daily["day"])
-        for r in results.values()
-        if r.daily is not None and len(r.daily)
-    ]
+    day_sets = [b for b in (daily_day_range(r) for r in results.values()) if b is not None]
     if day_sets:
-        day0 = int(min(d.min() for d in day_sets))
-        n_days = int(max(d.max() for d in day_sets)) - day0 + 1
+        day0 = int(min(d[0] for d in day_sets))
+        n_days = int(max(d[1] for d in day_sets)) - day0 + 1
         days = pd.date_range(pd.Timestamp(day0 * NS_PER_DAY, tz="UTC"), periods=n_days, freq="D")
         series = np.column_stack(
             [_daily_roi(results[n], subjects, equity, day0, n_days) for n in names]
@@ -238,7 +300,7 @@ def comparison_tables(
     for i, n in enumerate(names):
         acc = accounts[n]
         r = roi[n]
-        ps = per_subject_interval(r, n_boot=n_boot, alpha=alpha, seed=seed)
+        ps = _per_subject_interval(r, n_boot=n_boot, alpha=alpha, seed=seed)
         counts = results[n].counts
         sharpe = acc["sharpe"].to_numpy(dtype=float)
         row: dict[str, Any] = {
@@ -277,7 +339,7 @@ def comparison_tables(
     for p, (a, b) in enumerate(pairs):
         j = len(names) + p
         diff = mean_roi[a] - mean_roi[b]
-        ps = per_subject_interval(roi[a] - roi[b], n_boot=n_boot, alpha=alpha, seed=seed)
+        ps = _per_subject_interval(roi[a] - roi[b], n_boot=n_boot, alpha=alpha, seed=seed)
         prow.append(
             {
                 "strategy_a": a,

@@ -29,7 +29,7 @@ def _pyplot():
 def comparison_plots(comparison: ComparisonResult, out: Path) -> list[Path]:
     """`roi_by_strategy.png` (box plots) and `cumulative_pnl_by_strategy.png`."""
     from ideaflow.plots import save_figure
-    from ideaflow.strategies.compare import day_numbers
+    from ideaflow.strategies.compare import daily_chunks, daily_day_range
 
     plt = _pyplot()
     written = []
@@ -59,13 +59,18 @@ def comparison_plots(comparison: ComparisonResult, out: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 4))
     plotted = False
     for name in names:
-        daily = comparison.results[name].daily
-        if daily is None or not len(daily):
+        result = comparison.results[name]
+        bounds = daily_day_range(result)
+        if bounds is None:
             continue
-        # numpy instead of a groupby on tz-aware timestamps (slow at millions of rows)
-        day = day_numbers(daily["day"])
-        unique, inverse = np.unique(day, return_inverse=True)
-        per_day = np.bincount(inverse, weights=daily["pnl"].to_numpy())
+        # per-day sums in row order, a chunk at a time (no copy of tens of millions of rows)
+        per_day = np.zeros(bounds[1] - bounds[0] + 1, dtype=np.float64)
+        seen = np.zeros(per_day.shape[0], dtype=bool)
+        for _, day, pnl in daily_chunks(result):
+            np.add.at(per_day, day - bounds[0], pnl)
+            seen[day - bounds[0]] = True
+        unique = np.flatnonzero(seen) + bounds[0]
+        per_day = per_day[seen]
         when = pd.to_datetime(unique * NS_PER_DAY, utc=True)
         ax.plot(when, np.cumsum(per_day), label=name)
         plotted = True

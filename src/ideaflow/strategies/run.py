@@ -17,9 +17,9 @@ from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
 from ideaflow.strategies.books import (
     account_tables,
-    book_trades_frame,
-    decisions_frame,
+    decisions_table,
     strategy_book,
+    trades_table,
 )
 from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions, decide
 from ideaflow.strategies.params import StrategyParams
@@ -91,11 +91,23 @@ class StrategyRunner:
             self._decisions[name] = decide(self.frame, name, self.leader_equity, diverse)
         return self._decisions[name]
 
-    def release(self, name: str) -> None:
-        """Forget the cached decisions of `name` (diverse's are kept while placebo may
-        need them) and, after the evaluator strategies, the shared style features."""
-        if name != "diverse":
+    def release(self, name: str, remaining: tuple[str, ...] | list[str] | None = None) -> None:
+        """Forget what `name` cached once nothing still to run needs it: its decisions
+        (diverse's are kept while placebo may need them) and, with `remaining` given (the
+        strategies still to run), the shared style features once neither diverse nor echo
+        (nor a placebo that must first decide diverse) is left."""
+        if name != "diverse" or (remaining is not None and "placebo" not in remaining):
             self._decisions.pop(name, None)
+        if remaining is None:
+            return
+        if "placebo" not in remaining and "diverse" not in remaining:
+            self._decisions.pop("diverse", None)
+        needs_styles = any(n in ("diverse", "echo") for n in remaining) or (
+            "placebo" in remaining and "diverse" not in self._decisions
+        )
+        if not needs_styles and self._frame is not None:
+            for key in [k for k in self._frame.cache if k[0] == "styles"]:
+                del self._frame.cache[key]
 
     def run(self, name: str, *, progress: bool = False) -> Any:
         """One strategy as an `ideaflow.results.BacktestResult`."""
@@ -109,9 +121,13 @@ class StrategyRunner:
         timings["decide"] = time.perf_counter() - started
         started = time.perf_counter()
         book = strategy_book(frame, decisions, self.actual)
+        n_positions = len(book)
         accounts, daily = account_tables(frame, book, decisions)
-        trades = book_trades_frame(frame, book, decisions)
-        table = decisions_frame(frame, decisions)
+        # Arrow tables straight from numpy (no pandas copy of millions of rows); the book
+        # goes as soon as its table exists
+        trades = trades_table(frame, book, decisions)
+        del book
+        table = decisions_table(frame, decisions)
         timings["accounting"] = time.perf_counter() - started
         n = len(decisions)
         n_taken = int(decisions.taken.sum())
@@ -122,7 +138,7 @@ class StrategyRunner:
             "n_taken": n_taken,
             "n_rejected": n - n_taken,
             "rejection_rate": (n - n_taken) / n if n else float("nan"),
-            "positions": len(book),
+            "positions": n_positions,
         }
         if name in COPY_STRATEGIES:
             counts["shared_accounts"] = int(decisions.accounts(frame.n_subjects)[1].shape[0])

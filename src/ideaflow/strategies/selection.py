@@ -33,7 +33,7 @@ from ideaflow.kernels.strategy import (
     round_robin_pick_nb,
 )
 from ideaflow.strategies.rebalance import Frame, subject_ideas
-from ideaflow.styles import fit_style_clusters, style_features
+from ideaflow.styles import StyleFeatures, fit_style_clusters, style_features
 
 
 def _empty_sets(frame: Frame) -> np.ndarray:
@@ -178,6 +178,22 @@ def _nearest(
     return out
 
 
+def _kept_rows(frame: Frame, feats: StyleFeatures) -> StyleFeatures:
+    """Only the rows evaluator selection reads: candidates and subjects. Each row depends on
+    its own trader's positions and platform-wide totals only, so dropping the others
+    changes nothing, and the features cached for every period take far less memory."""
+    keep = (feats.n_closed >= frame.params.min_history) | (frame.subject_of[feats.traders] >= 0)
+    if keep.all():
+        return feats
+    return StyleFeatures(
+        feats.traders[keep],
+        feats.matrix[keep],
+        feats.names,
+        feats.n_closed[keep],
+        feats.pnl[keep],
+    )
+
+
 def evaluator_sets(frame: Frame, name: str) -> np.ndarray:
     """Evaluators of `diverse` or `echo` for every subject and period."""
     sets = _empty_sets(frame)
@@ -193,8 +209,9 @@ def evaluator_sets(frame: Frame, name: str) -> np.ndarray:
         start = int(r) - params.lookback_ns
         key = ("styles", j)
         if key not in frame.cache:
-            frame.cache[key] = style_features(
-                frame.ds, start, int(r), min_history=1, columns=frame.cols
+            frame.cache[key] = _kept_rows(
+                frame,
+                style_features(frame.ds, start, int(r), min_history=1, columns=frame.cols),
             )
         feats = frame.cache[key]
         if len(feats) == 0:
