@@ -80,12 +80,16 @@ def _floats(values: np.ndarray) -> pa.Array:
 def book_table(book: Book, trader_ids: np.ndarray, instruments: tuple[str, ...]) -> pa.Table:
     """Every position: trader ids, instrument names, UTC times; nulls for open/original."""
     is_open = book.close_time == OPEN_END
-    close_price = np.where(is_open, np.nan, book.close_price)
     instrument = pa.DictionaryArray.from_arrays(
         pa.array(np.ascontiguousarray(book.instrument, dtype=np.int32)),
         pa.array(list(instruments), type=pa.string()),
     )
-    close_price_arr = pa.array(close_price, mask=is_open if is_open.any() else None)
+    # the book's close_price is already NaN where the position is open: only the
+    # validity bitmap is new (no 8-byte-per-row copy of the column)
+    close_price_arr = pa.array(
+        np.ascontiguousarray(book.close_price, dtype=np.float64),
+        mask=is_open if is_open.any() else None,
+    )
     columns = [
         pa.array(np.ascontiguousarray(book.trade_id, dtype=np.int64)),
         pa.array(np.asarray(trader_ids, dtype=np.int64)[book.account]),
