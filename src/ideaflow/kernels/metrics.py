@@ -158,18 +158,25 @@ def _sort_events(times, deltas):
     if ordered:
         return  # the usual case: books are in time order
     if m <= 32:
-        for i in range(1, m):
-            t = times[i]
-            v = deltas[i]
-            j = i - 1
-            while j >= 0 and times[j] > t:
-                times[j + 1] = times[j]
-                deltas[j + 1] = deltas[j]
-                j -= 1
-            times[j + 1] = t
-            deltas[j + 1] = v
+        insertion_sort_pairs_nb(times, deltas, m)
         return
     merge_sort_nb(times, deltas)
+
+
+@njit(cache=True, nogil=True)
+def insertion_sort_pairs_nb(keys, values, m):
+    """Stable in-place sort of the first m (key, value) pairs by key: for short runs,
+    where it beats merge_sort_nb and allocates nothing."""
+    for i in range(1, m):
+        key = keys[i]
+        value = values[i]
+        j = i - 1
+        while j >= 0 and keys[j] > key:
+            keys[j + 1] = keys[j]
+            values[j + 1] = values[j]
+            j -= 1
+        keys[j + 1] = key
+        values[j + 1] = value
 
 
 @njit(cache=True, nogil=True)

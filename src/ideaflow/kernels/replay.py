@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ideaflow.kernels.metrics import merge_sort_nb
+from ideaflow.kernels.metrics import insertion_sort_pairs_nb, merge_sort_nb
 
 STATUS_OK = 0
 STATUS_TOO_MANY_COPIES = 1
@@ -78,17 +78,7 @@ def _sources_by_code(c_acct, lo, hi, f_indptr, scratch_keys, scratch_order):
                 m += 1
         merge_sort_nb(keys, order)
         return order
-    # insertion sort of the m collected (key, index) pairs
-    for q in range(1, m):
-        key = scratch_keys[q]
-        idx = scratch_order[q]
-        z = q - 1
-        while z >= 0 and scratch_keys[z] > key:
-            scratch_keys[z + 1] = scratch_keys[z]
-            scratch_order[z + 1] = scratch_order[z]
-            z -= 1
-        scratch_keys[z + 1] = key
-        scratch_order[z + 1] = idx
+    insertion_sort_pairs_nb(scratch_keys, scratch_order, m)
     return scratch_order[:m]
 
 
