@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from measure import measure_child as child
+
 HERE = Path(__file__).resolve().parent
 TARGET_SECONDS = 300.0
 TARGET_GIB = 12.0
@@ -84,25 +86,6 @@ def check_correctness(seed: int) -> dict:
         "kernel_s": kernel_s,
         "pandas_s": base_s,
         "agree": True,
-    }
-
-
-def child(cmd: list[str]) -> dict:
-    """Run a command under /usr/bin/time -v: wall seconds, peak RSS GiB, exit code."""
-    timed = ["/usr/bin/time", "-v", *cmd] if Path("/usr/bin/time").exists() else cmd
-    started = time.perf_counter()
-    proc = subprocess.run(timed, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    peak = None
-    for line in proc.stderr.splitlines():
-        if "Maximum resident set size" in line:
-            peak = int(line.split()[-1]) / 2**20
-    return {
-        "wall_s": wall,
-        "peak_rss_gib": peak,
-        "returncode": proc.returncode,
-        "stdout": proc.stdout,
-        "stderr_tail": proc.stderr[-3000:],
     }
 
 

@@ -20,8 +20,6 @@ import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,30 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
+from measure import measure_child as run_child
+
 HERE = Path(__file__).resolve().parent
 DATA = HERE / ".data"
 STRATEGIES = "isolation,herd,diverse,echo,placebo"
-
-
-def run_child(cmd: list[str]) -> dict:
-    """Wall time and the child's own peak RSS (via /usr/bin/time -v when available)."""
-    timed = ["/usr/bin/time", "-v", *cmd] if Path("/usr/bin/time").exists() else cmd
-    started = time.perf_counter()
-    proc = subprocess.run(timed, capture_output=True, text=True)
-    wall = time.perf_counter() - started
-    peak = None
-    for line in proc.stderr.splitlines():
-        if "Maximum resident set size" in line:
-            peak = int(line.split()[-1]) / 2**20
-    if peak is None:
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    return {
-        "wall_s": wall,
-        "peak_rss_gib": peak,
-        "returncode": proc.returncode,
-        "stdout": proc.stdout,
-        "stderr_tail": proc.stderr[-3000:],
-    }
 
 
 def dataset(preset: str, seed: int) -> Path:

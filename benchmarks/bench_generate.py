@@ -20,19 +20,18 @@ import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from measure import measure_child
+
 HERE = Path(__file__).resolve().parent
 TARGET_SECONDS = 180.0
 TARGET_GIB = 8.0
-TIME_BIN = "/usr/bin/time"
 
 
 def _worker(preset: str, seed: int, out: str) -> None:
@@ -49,19 +48,13 @@ def _worker(preset: str, seed: int, out: str) -> None:
 def _run(preset: str, seed: int, out: Path) -> dict:
     """One generation in a fresh process, measured by /usr/bin/time -v when available."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", preset, str(seed), str(out)]
-    use_time = Path(TIME_BIN).exists()
-    if use_time:
-        cmd = [TIME_BIN, "-v", *cmd]
-    began = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - began
-    if proc.returncode != 0:
-        raise SystemExit(f"generation of {preset} failed:\n{proc.stdout}\n{proc.stderr}")
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    run = measure_child(cmd)
+    if run["returncode"] != 0:
+        raise SystemExit(f"generation of {preset} failed:\n{run['stdout']}\n{run['stderr']}")
+    line = next(x for x in run["stdout"].splitlines() if x.startswith("RESULT "))
     record = json.loads(line[len("RESULT ") :])
-    record["wall_seconds"] = wall
-    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
-    record["peak_rss_gib"] = int(match.group(1)) / 2**20 if match else None
+    record["wall_seconds"] = run["wall_s"]
+    record["peak_rss_gib"] = run["peak_rss_gib"]
     record["bytes_on_disk"] = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     return record
 

@@ -18,9 +18,7 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -32,43 +30,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from ideaflow.bench import build_platform, write_platform  # noqa: E402
+from measure import measure_child as child_peak  # noqa: E402
 from pandas_baseline import mirror_replay  # noqa: E402
-
-
-def run_measured(cmd: list[str], mem_cap_gib: float | None = None) -> dict:
-    """Run a command; wall seconds, peak RSS (GiB) of the child, exit code, stderr tail."""
-
-    def limit() -> None:
-        if mem_cap_gib:
-            cap = int(mem_cap_gib * 2**30)
-            resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit, text=True
-    )
-    out, err = proc.communicate()
-    wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
-    return {
-        "wall_s": wall,
-        "peak_rss_gib_max_children": peak,
-        "returncode": proc.returncode,
-        "stdout": out,
-        "stderr_tail": err[-2000:],
-    }
-
-
-def child_peak(cmd: list[str], mem_cap_gib: float | None = None) -> dict:
-    """Like run_measured but measures the child's own peak via /usr/bin/time -v."""
-    timed = ["/usr/bin/time", "-v", *cmd] if Path("/usr/bin/time").exists() else cmd
-    res = run_measured(timed, mem_cap_gib)
-    peak = None
-    for line in res["stderr_tail"].splitlines():
-        if "Maximum resident set size" in line:
-            peak = int(line.split()[-1]) / 2**20
-    res["peak_rss_gib"] = peak
-    return res
 
 
 def check_correctness(seed: int) -> dict:
