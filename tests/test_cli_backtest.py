@@ -87,6 +87,13 @@ def test_mirror_backtest_hand_worked(tiny_dataset: Path, tmp_path: Path) -> None
     assert summary["strategy"] == "mirror"
     assert summary["counts"]["copies_generated"] == 2
     assert summary["versions"]["ideaflow"]
+    # headline: both roots and both copies closed; returns 0.199 and 0.1 on each side
+    head = summary["headline"]
+    assert (head["single_trades"], head["social_trades"]) == (2, 2)
+    assert head["single_mean_ret"] == pytest.approx(0.1495)
+    assert head["social_median_ret"] == pytest.approx(0.1495)
+    assert head["total_pnl"] == pytest.approx(249.0 + follower_pnl)
+    assert head["accounts"] == 2 and head["positions"] == 4
     assert (out / "roi_distribution.png").stat().st_size > 0
 
 

@@ -46,26 +46,6 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
-def headline(accounts: pd.DataFrame, trades: pd.DataFrame) -> dict[str, Any]:
-    """The numbers a person looks at first: totals, social vs single trades, ROI spread."""
-    closed = trades["close_time"].notna() if "close_time" in trades else None
-    social = trades["parent_trade_id"].notna() if "parent_trade_id" in trades else None
-    out: dict[str, Any] = {
-        "accounts": len(accounts),
-        "positions": len(trades),
-        "total_pnl": float(accounts["pnl"].sum()) if len(accounts) else 0.0,
-        "mean_roi": float(accounts["roi"].mean()) if len(accounts) else float("nan"),
-        "median_roi": float(accounts["roi"].median()) if len(accounts) else float("nan"),
-    }
-    if social is not None and closed is not None:
-        for label, mask in (("single", ~social & closed), ("social", social & closed)):
-            rets = trades.loc[mask, "ret"]
-            out[f"{label}_trades"] = int(mask.sum())
-            out[f"{label}_mean_ret"] = float(rets.mean()) if len(rets) else float("nan")
-            out[f"{label}_median_ret"] = float(rets.median()) if len(rets) else float("nan")
-    return {key: _finite_or_none(value) for key, value in out.items()}
-
-
 _TABLES = ("trades", "accounts", "decisions", "daily")
 _NULLABLE_IDS = ("root_trade_id", "parent_trade_id")
 
@@ -81,25 +61,36 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def _arrow_headline(trades: pa.Table, accounts: pa.Table) -> dict[str, Any]:
-    """`headline` computed on Arrow columns (no pandas copy of a large book)."""
-    pnl = accounts.column("pnl").to_numpy()
-    roi = accounts.column("roi").to_numpy()
+def _mean_median(values: np.ndarray) -> tuple[float, float]:
+    """Mean and median skipping NaN (NaN when nothing is left)."""
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return float("nan"), float("nan")
+    return float(values.mean()), float(np.median(values))
+
+
+def headline(trades: pa.Table, accounts: pa.Table) -> dict[str, Any]:
+    """The numbers a person looks at first: totals, social vs single trades, ROI spread.
+
+    Computed on Arrow columns, so a platform-size book is never copied into pandas.
+    """
+    pnl = accounts.column("pnl").to_numpy(zero_copy_only=False).astype(float)
+    roi = accounts.column("roi").to_numpy(zero_copy_only=False).astype(float)
+    mean_roi, median_roi = _mean_median(roi)
     out: dict[str, Any] = {
         "accounts": accounts.num_rows,
         "positions": trades.num_rows,
-        "total_pnl": float(pnl.sum()) if len(pnl) else 0.0,
-        "mean_roi": float(np.mean(roi)) if len(roi) else float("nan"),
-        "median_roi": float(np.median(roi)) if len(roi) else float("nan"),
+        "total_pnl": float(np.nansum(pnl)),
+        "mean_roi": mean_roi,
+        "median_roi": median_roi,
     }
-    closed = trades.column("close_time").is_valid().to_numpy(False)
-    social = trades.column("parent_trade_id").is_valid().to_numpy(False)
-    ret = trades.column("ret").to_numpy()
-    for label, mask in (("single", ~social & closed), ("social", social & closed)):
-        rets = ret[mask]
-        out[f"{label}_trades"] = int(mask.sum())
-        out[f"{label}_mean_ret"] = float(rets.mean()) if len(rets) else float("nan")
-        out[f"{label}_median_ret"] = float(np.median(rets)) if len(rets) else float("nan")
+    if {"close_time", "parent_trade_id", "ret"} <= set(trades.column_names):
+        closed = trades.column("close_time").is_valid().to_numpy(zero_copy_only=False)
+        social = trades.column("parent_trade_id").is_valid().to_numpy(zero_copy_only=False)
+        ret = trades.column("ret").to_numpy(zero_copy_only=False).astype(float)
+        for label, mask in (("single", ~social & closed), ("social", social & closed)):
+            out[f"{label}_trades"] = int(mask.sum())
+            out[f"{label}_mean_ret"], out[f"{label}_median_ret"] = _mean_median(ret[mask])
     return {key: _finite_or_none(value) for key, value in out.items()}
 
 
@@ -193,11 +184,9 @@ class BacktestResult:
     def headline(self) -> dict[str, Any]:
         """Totals, social vs single trades, ROI spread (computed once, then cached)."""
         if self._headline is None:
-            trades, accounts = self._data["trades"], self._data["accounts"]
-            if isinstance(trades, pa.Table) and isinstance(accounts, pa.Table):
-                self._headline = _arrow_headline(trades, accounts)
-            else:
-                self._headline = headline(self.accounts, self.trades)
+            trades, accounts = self.table("trades"), self.table("accounts")
+            assert trades is not None and accounts is not None  # always given
+            self._headline = headline(trades, accounts)
         return dict(self._headline)
 
     def summary(self) -> dict[str, Any]:
