@@ -68,6 +68,7 @@ from ideaflow.book import (
 from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
 from ideaflow.errors import IdeaflowError, ParameterError
 from ideaflow.kernels.accounting import book_pnl_nb, chain_roots_nb, last_price_at_nb
+from ideaflow.kernels.fanout import mirror_replay_depth1_nb
 from ideaflow.kernels.replay import (
     STATUS_OK,
     assemble_mirror_book_nb,
@@ -363,48 +364,66 @@ def _replay_mirror(
         del later, active_close
         zero = close_time == open_time
         n_roots = open_time.shape[0]
-        hop1 = count_hop1_candidates_nb(
-            active, cols["trader"], open_time, f.leader_indptr, f.start_time, f.end_time
-        )
-        # depth 1: the exact count plus the kernel's per-root headroom check (one leader's
-        # follow rows), so the arrays never grow (growing copies them into fresh memory);
-        # deeper levels grow the arrays when needed
-        rows_per_leader = np.diff(f.leader_indptr)
-        headroom = int(rows_per_leader.max()) if rows_per_leader.shape[0] else 0
-        capacity = max(1024, int(hop1) + headroom if depth == 1 else 2 * int(hop1))
         # a copy's PnL per unit of amount: its root's return (0 without an exit price)
         with np.errstate(divide="ignore", invalid="ignore"):
             rate = np.where(valued, gross - cols["fee"] / cols["amount"], 0.0)
         kernel_started = time.perf_counter()
-        (
-            copy_start,
-            c_acct,
-            c_amount,
-            c_parent,
-            c_hop,
-            n_copies,
-            skipped,
-            status,
-        ) = mirror_replay_nb(
-            active,
-            cols["trader"],
-            open_time,
-            cols["amount"],
-            pnl,
-            rate,
-            zero,
-            close_order,
-            close_time,
-            f.leader_indptr,
-            f.follower,
-            f.start_time,
-            f.end_time,
-            f.allocation,
-            ds.initial_equity,
-            np.int64(depth),
-            np.int64(capacity),
-        )
-        # the event loop alone (the rest of the stage prepares its inputs)
+        if depth == 1:
+            with threads_for(n_roots):
+                copy_start, c_acct, c_amount, n_copies, skipped, status = mirror_replay_depth1_nb(
+                    active,
+                    cols["trader"],
+                    open_time,
+                    cols["amount"],
+                    pnl,
+                    rate,
+                    zero,
+                    close_order,
+                    close_time,
+                    f.leader_indptr,
+                    f.follower,
+                    f.start_time,
+                    f.end_time,
+                    f.allocation,
+                    ds.initial_equity,
+                )
+            c_parent = np.empty(0, dtype=np.int32)
+            c_hop = np.empty(0, dtype=np.int8)
+        else:
+            hop1 = count_hop1_candidates_nb(
+                active, cols["trader"], open_time, f.leader_indptr, f.start_time, f.end_time
+            )
+            # deeper levels grow the copy arrays when needed
+            capacity = max(1024, 2 * int(hop1))
+            (
+                copy_start,
+                c_acct,
+                c_amount,
+                c_parent,
+                c_hop,
+                n_copies,
+                skipped,
+                status,
+            ) = mirror_replay_nb(
+                active,
+                cols["trader"],
+                open_time,
+                cols["amount"],
+                pnl,
+                rate,
+                zero,
+                close_order,
+                close_time,
+                f.leader_indptr,
+                f.follower,
+                f.start_time,
+                f.end_time,
+                f.allocation,
+                ds.initial_equity,
+                np.int64(depth),
+                np.int64(capacity),
+            )
+        # the replay kernels alone (the rest of the stage prepares their inputs)
         stages.timings["replay_kernel"] = time.perf_counter() - kernel_started
         if status != STATUS_OK:
             raise IdeaflowError(

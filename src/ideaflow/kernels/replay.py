@@ -32,7 +32,7 @@ from ideaflow.kernels.metrics import insertion_sort_pairs_nb, merge_sort_nb
 STATUS_OK = 0
 STATUS_TOO_MANY_COPIES = 1
 
-_MAX_COPIES = np.iinfo(np.int32).max - 1
+MAX_COPIES = np.iinfo(np.int32).max - 1
 
 
 # state of a resumable event loop (int64 slots)
@@ -397,7 +397,7 @@ def mirror_replay_nb(
     zero_pending = np.empty(n_active, dtype=np.int64)
     # a root reaches each account at most once, through one follow row each
     deep_slack = min(n_accounts - 1, f_follower.shape[0])
-    cap = min(max(capacity, 16), _MAX_COPIES)
+    cap = min(max(capacity, 16), MAX_COPIES)
     c_acct = np.empty(cap, dtype=np.int32)
     c_amount = np.empty(cap, dtype=np.float64)
     c_parent = np.empty(cap if deep else 0, dtype=np.int32)
@@ -442,7 +442,7 @@ def mirror_replay_nb(
         n = state[_N]
         leader = root_trader[active[state[_I]]]
         need = deep_slack if deep else f_indptr[leader + 1] - f_indptr[leader]
-        new_cap = min(max(2 * cap, n + need), _MAX_COPIES)
+        new_cap = min(max(2 * cap, n + need), MAX_COPIES)
         if n + need > new_cap:
             status = STATUS_TOO_MANY_COPIES
             break
