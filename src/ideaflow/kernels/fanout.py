@@ -1,29 +1,36 @@
-"""Depth-1 copy replay split into a small serial sizing loop and a parallel fan-out.
+"""Depth-1 copy replay: a small serial sizing loop between parallel per-leader passes.
 
 At depth 1 every copy is sized by its root's leader: `amount = root.amount * allocation /
 E_L(t)`. The only thing that has to be replayed in time order is therefore each active
 root's sizing equity `E_L(t)`, and that equity changes only through closes of positions
 the leader holds: its own roots and the copies it received. Copies received by accounts
-that lead nobody are never read again by the replay, so the serial loop ignores them.
+that lead nobody are never read again by the replay, so the serial loop ignores them;
+the copies received by leaders are its "credits".
 
-`mirror_replay_depth1_nb` runs it in three steps:
+`mirror_replay_depth1_nb` runs it in steps:
 
-1. `plan_fanout_nb` (parallel over active roots): for each root, the number of follow
-   rows active at its open (the copies it makes unless its leader is bankrupt) and how
-   many of those go to followers who lead someone themselves ("credits", the copies
-   whose PnL feeds back into a sizing equity); the credits' dense leader codes and
-   allocations; each root's leader as a dense leader code.
-2. `size_roots_nb` (serial): the event loop over opens and closes in time order on a
-   leader-only equity array (small enough to stay in cache). At an open it records the
-   leader's equity and sizes the root's credits; at a close it credits the owner's PnL
-   and the credits' `amount * rate`. Closes come before opens at equal times; a root
-   opening and closing at the same instant closes after every open of that instant.
-3. `fan_out_nb` (parallel over active roots): every copy, written straight to its place
+1. roots grouped by leader (a counting sort of the active roots; leaders get dense
+   codes), so the parallel passes read a leader's follow rows once for all its roots
+   instead of once per root. Random access is what costs here, not arithmetic: the
+   random loads are done in branch-free gather loops (independent loads overlap), the
+   logic loops then read sequentially;
+2. `_plan_nb` (parallel over leaders): per root, the follow rows active at its open
+   (the copies it makes unless its leader is bankrupt) and how many go to leaders
+   (credits);
+3. `_credits_nb` (parallel): the credits laid out in the order the serial loop closes
+   them (close time; zero-duration roots at the end), holding the crediting follower's
+   leader code and, until the root opens, the follow's allocation;
+4. `size_roots_nb` (serial): the event loop over opens and closes in time order on a
+   leader-only equity array. At an open it records the leader's equity and turns the
+   credits' allocations into amounts; at a close it credits the owner's PnL and the
+   credits' `amount * rate`. Closes come before opens at equal times; a root opening
+   and closing at the same instant closes after every open of that instant;
+5. `_fan_out_nb` (parallel over leaders): every copy, written straight to its place
    (roots of bankrupt leaders make none and are counted as skipped).
 
-The credits and the copies are computed with the same expression in the same order, so
-a copy's amount and the equity it feeds are those of `replay.mirror_replay_nb` at depth
-1, bit for bit (the tests check this against it and a pure-Python reference).
+Credits and copies use the same expression in the same order, so copy amounts and the
+equities they feed are those of `replay.mirror_replay_nb` at depth 1, bit for bit (the
+tests check this against it and against a pure-Python reference).
 """
 
 from __future__ import annotations
@@ -32,19 +39,6 @@ import numpy as np
 from numba import njit, prange
 
 from ideaflow.kernels.replay import MAX_COPIES, STATUS_OK, STATUS_TOO_MANY_COPIES
-
-
-@njit(cache=True, nogil=True)
-def leader_codes_nb(f_indptr):
-    """Dense codes 0..n_leaders-1 of accounts that lead at least one follow row, -1 else."""
-    n = f_indptr.shape[0] - 1
-    code = np.full(n, -1, dtype=np.int32)
-    k = 0
-    for a in range(n):
-        if f_indptr[a + 1] > f_indptr[a]:
-            code[a] = k
-            k += 1
-    return code, k
 
 
 @njit(cache=True, nogil=True)
@@ -58,66 +52,110 @@ def _exclusive_scan(counts):
     return out
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def plan_fanout_nb(active, root_trader, root_open_time, lcode, f_indptr, f_lcode, f_start, f_end):
-    """Per active root: the copies it would make and how many of them are credits.
-
-    `f_lcode[f]` is the leader code of follow row f's follower (-1: leads nobody).
-    Returns (n_rows int32, n_cred int32, open_leader int32: the root's leader code).
-    Follows are CSR by leader, sorted by start time within a leader; a follow is active
-    at t when `start <= t < end`.
-    """
+@njit(cache=True, nogil=True)
+def _group_by_leader(active, root_trader, f_indptr):
+    """Dense leader codes (-1: leads nobody), and the active roots (positions in
+    `active`) grouped by leader code, ascending within a leader (CSR)."""
+    n_accounts = f_indptr.shape[0] - 1
+    lcode = np.full(n_accounts, -1, dtype=np.int32)
+    n_leaders = 0
+    for a in range(n_accounts):
+        if f_indptr[a + 1] > f_indptr[a]:
+            lcode[a] = n_leaders
+            n_leaders += 1
     n_active = active.shape[0]
-    n_rows = np.empty(n_active, dtype=np.int32)
-    n_cred = np.empty(n_active, dtype=np.int32)
     open_leader = np.empty(n_active, dtype=np.int32)
-    for j in prange(n_active):
-        i = active[j]
-        t = root_open_time[i]
-        leader = root_trader[i]
-        open_leader[j] = lcode[leader]
-        rows = 0
-        cred = 0
-        for f in range(f_indptr[leader], f_indptr[leader + 1]):
-            if f_start[f] > t:
-                break
-            if f_end[f] > t:
-                rows += 1
-                if f_lcode[f] >= 0:
-                    cred += 1
-        n_rows[j] = rows
-        n_cred[j] = cred
-    return n_rows, n_cred, open_leader
+    counts = np.zeros(n_leaders, dtype=np.int64)
+    for j in range(n_active):
+        code = lcode[root_trader[active[j]]]
+        open_leader[j] = code
+        counts[code] += 1
+    by_start = _exclusive_scan(counts)
+    fill = by_start[:-1].copy()
+    by_leader = np.empty(n_active, dtype=np.int32)
+    for j in range(n_active):
+        code = open_leader[j]
+        by_leader[fill[code]] = j
+        fill[code] += 1
+    leaders = np.empty(n_leaders, dtype=np.int32)
+    for a in range(n_accounts):
+        if lcode[a] >= 0:
+            leaders[lcode[a]] = a
+    return lcode, leaders, open_leader, by_start, by_leader
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def gather_closes_nb(
+def _gather_i64(values, index):
+    """values[index] (branch-free, so independent random loads overlap)."""
+    out = np.empty(index.shape[0], dtype=np.int64)
+    for p in prange(index.shape[0]):
+        out[p] = values[index[p]]
+    return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _plan_nb(t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_start, f_end):
+    """Per active root (positions in `active`): follow rows active at its open, and how
+    many of them are credits. `t_by_leader[p]`: open time of root `by_leader[p]`."""
+    n = t_by_leader.shape[0]
+    rows_p = np.empty(n, dtype=np.int32)
+    cred_p = np.empty(n, dtype=np.int32)
+    for code in prange(leaders.shape[0]):
+        leader = leaders[code]
+        f_lo = f_indptr[leader]
+        f_hi = f_indptr[leader + 1]
+        for p in range(by_start[code], by_start[code + 1]):
+            t = t_by_leader[p]
+            rows = 0
+            cred = 0
+            for f in range(f_lo, f_hi):
+                if f_start[f] > t:
+                    break  # follows of a leader are sorted by start time
+                if f_end[f] > t:
+                    rows += 1
+                    if f_lcode[f] >= 0:
+                        cred += 1
+            rows_p[p] = rows
+            cred_p[p] = cred
+    n_rows = np.empty(n, dtype=np.int32)
+    n_cred = np.empty(n, dtype=np.int32)
+    for p in prange(n):
+        j = by_leader[p]
+        n_rows[j] = rows_p[p]
+        n_cred[j] = cred_p[p]
+    return n_rows, n_cred, cred_p
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _credits_nb(
     close_order,
     zero_order,
     active,
     root_trader,
-    root_open_time,
     root_pnl,
     root_rate,
     close_time,
     lcode,
+    leaders,
+    by_start,
+    by_leader,
+    t_by_leader,
     n_cred,
+    cred_p,
     f_indptr,
     f_lcode,
     f_start,
     f_end,
     f_alloc,
 ):
-    """The closes in the order the serial loop meets them, gathered once so that it
-    reads them sequentially.
+    """The closes in the order the serial loop meets them (timed closes by close time,
+    then zero-duration roots in open order), with their credit slots.
 
-    `close_order`: positions in `active` of roots closing strictly after their open, by
-    close time; `zero_order`: those closing at their open instant, ascending. Close c
-    (zero-duration ones after the others) has time, owner (leader code), PnL, rate and
-    credit slots `cred_start[c]..cred_start[c+1]` holding the crediting followers'
-    leader codes (`cred_acct`); the loop writes the credit amounts there at the open.
-    Per active root: `open_dst` (its first credit slot, -1 when it never closes) and its
-    credits' allocations in open order (`open_alloc`, from `open_alloc_start`).
+    Close c has time, owner (leader code), PnL, rate and credit slots
+    `cred_start[c]..cred_start[c+1]`: the crediting followers' leader codes
+    (`cred_acct`) and their allocations (`cred_value`, turned into amounts by the loop
+    when the root opens). `open_dst[j]`: the first credit slot of active root j, -1 when
+    it never closes (its credits are never needed).
     """
     n_active = active.shape[0]
     n_close = close_order.shape[0]
@@ -126,64 +164,42 @@ def gather_closes_nb(
     order[:n_close] = close_order
     order[n_close:] = zero_order
     counts = np.empty(n, dtype=np.int64)
-    for c in prange(n):
-        counts[c] = n_cred[order[c]]
-    cred_start = _exclusive_scan(counts)
-    open_dst = np.full(n_active, -1, dtype=np.int64)
     c_time = np.empty(n, dtype=np.int64)
     c_owner = np.empty(n, dtype=np.int32)
     c_pnl = np.empty(n, dtype=np.float64)
     c_rate = np.empty(n, dtype=np.float64)
-    cred_acct = np.empty(cred_start[n], dtype=np.int32)
     for c in prange(n):
         j = order[c]
         r = active[j]
+        counts[c] = n_cred[j]
         c_time[c] = close_time[r]
         c_owner[c] = lcode[root_trader[r]]
         c_pnl[c] = root_pnl[r]
         c_rate[c] = root_rate[r]
-        k = cred_start[c]
-        open_dst[j] = k
-        if n_cred[j] == 0:
-            continue
-        t = root_open_time[r]
-        leader = root_trader[r]
-        for f in range(f_indptr[leader], f_indptr[leader + 1]):
-            if f_start[f] > t:
-                break
-            if f_end[f] > t and f_lcode[f] >= 0:
-                cred_acct[k] = f_lcode[f]
-                k += 1
-    # allocations of the credits in open order (read by the loop at each open)
-    alloc_counts = np.empty(n_active, dtype=np.int64)
-    for j in prange(n_active):
-        alloc_counts[j] = n_cred[j] if open_dst[j] >= 0 else 0
-    open_alloc_start = _exclusive_scan(alloc_counts)
-    open_alloc = np.empty(open_alloc_start[n_active], dtype=np.float64)
-    for j in prange(n_active):
-        if alloc_counts[j] == 0:
-            continue
-        r = active[j]
-        t = root_open_time[r]
-        leader = root_trader[r]
-        k = open_alloc_start[j]
-        for f in range(f_indptr[leader], f_indptr[leader + 1]):
-            if f_start[f] > t:
-                break
-            if f_end[f] > t and f_lcode[f] >= 0:
-                open_alloc[k] = f_alloc[f]
-                k += 1
-    return (
-        c_time,
-        c_owner,
-        c_pnl,
-        c_rate,
-        cred_start,
-        cred_acct,
-        open_dst,
-        open_alloc_start,
-        open_alloc,
-    )
+    cred_start = _exclusive_scan(counts)
+    open_dst = np.full(n_active, -1, dtype=np.int64)
+    for c in prange(n):
+        open_dst[order[c]] = cred_start[c]
+    cred_acct = np.empty(cred_start[n], dtype=np.int32)
+    cred_value = np.empty(cred_start[n], dtype=np.float64)
+    dst_p = _gather_i64(open_dst, by_leader)
+    for code in prange(leaders.shape[0]):
+        leader = leaders[code]
+        f_lo = f_indptr[leader]
+        f_hi = f_indptr[leader + 1]
+        for p in range(by_start[code], by_start[code + 1]):
+            k = dst_p[p]
+            if k < 0 or cred_p[p] == 0:
+                continue
+            t = t_by_leader[p]
+            for f in range(f_lo, f_hi):
+                if f_start[f] > t:
+                    break
+                if f_end[f] > t and f_lcode[f] >= 0:
+                    cred_acct[k] = f_lcode[f]
+                    cred_value[k] = f_alloc[f]
+                    k += 1
+    return c_time, c_owner, c_pnl, c_rate, cred_start, cred_acct, cred_value, open_dst
 
 
 @njit(cache=True, nogil=True)
@@ -200,6 +216,7 @@ def size_roots_nb(
     root_amount,
     root_zero,
     open_leader,
+    n_cred,
     leader_equity,
     n_close,
     c_time,
@@ -208,21 +225,20 @@ def size_roots_nb(
     c_rate,
     cred_start,
     cred_acct,
+    cred_value,
     open_dst,
-    open_alloc_start,
-    open_alloc,
 ):
     """The serial event loop: each active root's sizing equity (`E_L` at its open).
 
-    `leader_equity` (initial equity by leader code) is updated in place. The first
-    `n_close` gathered closes are the timed ones, the rest the zero-duration roots in
-    open order. Credits of a root whose leader is bankrupt get amount 0 (the root makes
-    no copies), which leaves every equity unchanged at its close.
+    `leader_equity` (initial equity by leader code) is updated in place, and
+    `cred_value` turns from allocations into credit amounts as roots open. The first
+    `n_close` closes are the timed ones, the rest the zero-duration roots in open order.
+    Credits of a root whose leader is bankrupt get amount 0 (the root makes no copies),
+    which leaves every equity unchanged at its close.
     Returns the sizing equity of every active root.
     """
     n_active = active.shape[0]
     src_equity = np.empty(n_active, dtype=np.float64)
-    cred_amount = np.empty(cred_acct.shape[0], dtype=np.float64)
     n_zero = 0  # zero-duration roots opened at zero_time, not yet closed
     zi = n_close  # the next zero-duration close
     zero_time = 0
@@ -246,7 +262,7 @@ def size_roots_nb(
                     cred_start[ci],
                     cred_start[ci + 1],
                     cred_acct,
-                    cred_amount,
+                    cred_value,
                 )
                 ci += 1
             for z in range(zi, zi + n_zero):
@@ -258,7 +274,7 @@ def size_roots_nb(
                     cred_start[z],
                     cred_start[z + 1],
                     cred_acct,
-                    cred_amount,
+                    cred_value,
                 )
             zi += n_zero
             n_zero = 0
@@ -272,7 +288,7 @@ def size_roots_nb(
                 cred_start[ci],
                 cred_start[ci + 1],
                 cred_acct,
-                cred_amount,
+                cred_value,
             )
             ci += 1
         if j == n_active:
@@ -282,9 +298,8 @@ def size_roots_nb(
         d = open_dst[j]
         if d >= 0:
             amount = root_amount[i]
-            for k in range(open_alloc_start[j], open_alloc_start[j + 1]):
-                cred_amount[d] = amount * open_alloc[k] / e if e > 0.0 else 0.0
-                d += 1
+            for k in range(d, d + n_cred[j]):
+                cred_value[k] = amount * cred_value[k] / e if e > 0.0 else 0.0
         if root_zero[i]:
             n_zero += 1
             zero_time = t
@@ -292,11 +307,13 @@ def size_roots_nb(
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def fan_out_nb(
+def _fan_out_nb(
     active,
-    root_trader,
-    root_open_time,
     root_amount,
+    leaders,
+    by_start,
+    by_leader,
+    t_by_leader,
     n_rows,
     src_equity,
     f_indptr,
@@ -322,25 +339,35 @@ def fan_out_nb(
             made[j] = 0
             skipped += n_rows[j]
     act_start = _exclusive_scan(made)
-    n = act_start[n_active]
-    acct = np.empty(n, dtype=np.int32)
-    amount = np.empty(n, dtype=np.float64)
-    for j in prange(n_active):
-        if made[j] == 0:
-            continue
-        i = active[j]
-        t = root_open_time[i]
-        leader = root_trader[i]
-        e = src_equity[j]
-        a = root_amount[i]
-        k = act_start[j]
-        for f in range(f_indptr[leader], f_indptr[leader + 1]):
-            if f_start[f] > t:
-                break
-            if f_end[f] > t:
-                acct[k] = f_follower[f]
-                amount[k] = a * f_alloc[f] / e
-                k += 1
+    n = by_leader.shape[0]
+    start_p = np.empty(n, dtype=np.int64)
+    equity_p = np.empty(n, dtype=np.float64)
+    amount_p = np.empty(n, dtype=np.float64)
+    for p in prange(n):
+        j = by_leader[p]
+        start_p[p] = act_start[j] if made[j] > 0 else -1
+        equity_p[p] = src_equity[j]
+        amount_p[p] = root_amount[active[j]]
+    acct = np.empty(act_start[n_active], dtype=np.int32)
+    amount = np.empty(act_start[n_active], dtype=np.float64)
+    for code in prange(leaders.shape[0]):
+        leader = leaders[code]
+        f_lo = f_indptr[leader]
+        f_hi = f_indptr[leader + 1]
+        for p in range(by_start[code], by_start[code + 1]):
+            k = start_p[p]
+            if k < 0:
+                continue
+            t = t_by_leader[p]
+            e = equity_p[p]
+            a = amount_p[p]
+            for f in range(f_lo, f_hi):
+                if f_start[f] > t:
+                    break
+                if f_end[f] > t:
+                    acct[k] = f_follower[f]
+                    amount[k] = a * f_alloc[f] / e
+                    k += 1
     # copy ranges over all roots (inactive roots have none)
     copy_start = np.empty(n_roots + 1, dtype=np.int64)
     j = 0
@@ -373,20 +400,26 @@ def mirror_replay_depth1_nb(
     capacity). Returns (copy_start over all roots, copy account, copy amount, n_copies,
     skipped_bankrupt, status) with status `STATUS_TOO_MANY_COPIES` (and no copies) when
     the copies would not fit int32 positions."""
-    lcode, n_leaders = leader_codes_nb(f_indptr)
+    lcode, leaders, open_leader, by_start, by_leader = _group_by_leader(
+        active, root_trader, f_indptr
+    )
     f_lcode = np.empty(f_follower.shape[0], dtype=np.int32)
     for f in range(f_follower.shape[0]):
         f_lcode[f] = lcode[f_follower[f]]
-    n_rows, n_cred, open_leader = plan_fanout_nb(
-        active, root_trader, root_open_time, lcode, f_indptr, f_lcode, f_start, f_end
+    # open times in leader order, gathered once (active is ascending: a streaming read)
+    act_time = np.empty(active.shape[0], dtype=np.int64)
+    for j in range(active.shape[0]):
+        act_time[j] = root_open_time[active[j]]
+    t_by_leader = _gather_i64(act_time, by_leader)
+    n_rows, n_cred, cred_p = _plan_nb(
+        t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_start, f_end
     )
     total = 0
     for j in range(n_rows.shape[0]):
         total += n_rows[j]
     if total > MAX_COPIES:
-        empty = np.zeros(root_trader.shape[0] + 1, dtype=np.int64)
         return (
-            empty,
+            np.zeros(root_trader.shape[0] + 1, dtype=np.int64),
             np.empty(0, dtype=np.int32),
             np.empty(0, dtype=np.float64),
             0,
@@ -403,44 +436,37 @@ def mirror_replay_depth1_nb(
         if root_zero[active[j]]:
             zero_order[n_zero] = j
             n_zero += 1
-    (
-        c_time,
-        c_owner,
-        c_pnl,
-        c_rate,
-        cred_start,
-        cred_acct,
-        open_dst,
-        open_alloc_start,
-        open_alloc,
-    ) = gather_closes_nb(
+    c_time, c_owner, c_pnl, c_rate, cred_start, cred_acct, cred_value, open_dst = _credits_nb(
         close_order,
         zero_order,
         active,
         root_trader,
-        root_open_time,
         root_pnl,
         root_rate,
         close_time,
         lcode,
+        leaders,
+        by_start,
+        by_leader,
+        t_by_leader,
         n_cred,
+        cred_p,
         f_indptr,
         f_lcode,
         f_start,
         f_end,
         f_alloc,
     )
-    # codes follow account order
-    leader_equity = np.empty(n_leaders, dtype=np.float64)
-    for a in range(lcode.shape[0]):
-        if lcode[a] >= 0:
-            leader_equity[lcode[a]] = initial_equity[a]
+    leader_equity = np.empty(leaders.shape[0], dtype=np.float64)
+    for code in range(leaders.shape[0]):
+        leader_equity[code] = initial_equity[leaders[code]]
     src_equity = size_roots_nb(
         active,
         root_open_time,
         root_amount,
         root_zero,
         open_leader,
+        n_cred,
         leader_equity,
         close_order.shape[0],
         c_time,
@@ -449,15 +475,16 @@ def mirror_replay_depth1_nb(
         c_rate,
         cred_start,
         cred_acct,
+        cred_value,
         open_dst,
-        open_alloc_start,
-        open_alloc,
     )
-    copy_start, acct, amount, skipped = fan_out_nb(
+    copy_start, acct, amount, skipped = _fan_out_nb(
         active,
-        root_trader,
-        root_open_time,
         root_amount,
+        leaders,
+        by_start,
+        by_leader,
+        t_by_leader,
         n_rows,
         src_equity,
         f_indptr,
