@@ -17,16 +17,16 @@ the copies received by leaders are its "credits".
 2. `_plan_nb` (parallel over leaders): per root, the follow rows active at its open
    (the copies it makes unless its leader is bankrupt) and how many go to leaders
    (credits);
-3. `_credits_nb` (parallel): the credits laid out in the order the serial loop closes
-   them (close time; zero-duration roots at the end), holding the crediting follower's
+3. `_credits_nb` (parallel over closes): the credits laid out in the order the serial
+   loop closes them (close time; zero-duration roots at the end), holding the crediting follower's
    leader code and, until the root opens, the follow's allocation;
 4. `size_roots_nb` (serial): the event loop over opens and closes in time order on a
    leader-only equity array. At an open it records the leader's equity and turns the
    credits' allocations into amounts; at a close it credits the owner's PnL and the
    credits' `amount * rate`. Closes come before opens at equal times; a root opening
    and closing at the same instant closes after every open of that instant;
-5. `_fan_out_nb` (parallel over leaders): every copy, written straight to its place
-   (roots of bankrupt leaders make none and are counted as skipped).
+5. `_fan_out_nb` (parallel over roots in open order): every copy, written
+   sequentially (roots of bankrupt leaders make none and are counted as skipped).
 
 Credits and copies use the same expression in the same order, so copy amounts and the
 equities they feed are those of `replay.mirror_replay_nb` at depth 1, bit for bit (the
@@ -123,7 +123,7 @@ def _plan_nb(t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_sta
         j = by_leader[p]
         n_rows[j] = rows_p[p]
         n_cred[j] = cred_p[p]
-    return n_rows, n_cred, cred_p
+    return n_rows, n_cred
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -132,19 +132,14 @@ def _credits_nb(
     zero_order,
     active,
     root_trader,
+    root_open_time,
     root_pnl,
     root_rate,
     close_time,
     lcode,
-    leaders,
-    by_start,
-    by_leader,
-    t_by_leader,
     n_cred,
-    cred_p,
     f_indptr,
     f_lcode,
-    f_start,
     f_end,
     f_alloc,
 ):
@@ -168,6 +163,8 @@ def _credits_nb(
     c_owner = np.empty(n, dtype=np.int32)
     c_pnl = np.empty(n, dtype=np.float64)
     c_rate = np.empty(n, dtype=np.float64)
+    c_open = np.empty(n, dtype=np.int64)
+    c_row = np.empty(n, dtype=np.int64)
     for c in prange(n):
         j = order[c]
         r = active[j]
@@ -176,29 +173,29 @@ def _credits_nb(
         c_owner[c] = lcode[root_trader[r]]
         c_pnl[c] = root_pnl[r]
         c_rate[c] = root_rate[r]
+        c_open[c] = root_open_time[r]
+        c_row[c] = f_indptr[root_trader[r]]
     cred_start = _exclusive_scan(counts)
     open_dst = np.full(n_active, -1, dtype=np.int64)
     for c in prange(n):
         open_dst[order[c]] = cred_start[c]
     cred_acct = np.empty(cred_start[n], dtype=np.int32)
     cred_value = np.empty(cred_start[n], dtype=np.float64)
-    dst_p = _gather_i64(open_dst, by_leader)
-    for code in prange(leaders.shape[0]):
-        leader = leaders[code]
-        f_lo = f_indptr[leader]
-        f_hi = f_indptr[leader + 1]
-        for p in range(by_start[code], by_start[code + 1]):
-            k = dst_p[p]
-            if k < 0 or cred_p[p] == 0:
-                continue
-            t = t_by_leader[p]
-            for f in range(f_lo, f_hi):
-                if f_start[f] > t:
-                    break
-                if f_end[f] > t and f_lcode[f] >= 0:
-                    cred_acct[k] = f_lcode[f]
-                    cred_value[k] = f_alloc[f]
-                    k += 1
+    for c in prange(n):
+        k = cred_start[c]
+        k_end = cred_start[c + 1]
+        if k == k_end:
+            continue
+        t = c_open[c]
+        f = c_row[c]
+        # the credits are the first n_cred rows with start <= t, end > t and a leading
+        # follower, in row order
+        while k < k_end:
+            if f_end[f] > t and f_lcode[f] >= 0:
+                cred_acct[k] = f_lcode[f]
+                cred_value[k] = f_alloc[f]
+                k += 1
+            f += 1
     return c_time, c_owner, c_pnl, c_rate, cred_start, cred_acct, cred_value, open_dst
 
 
@@ -309,16 +306,13 @@ def size_roots_nb(
 @njit(cache=True, nogil=True, parallel=True)
 def _fan_out_nb(
     active,
+    root_trader,
+    root_open_time,
     root_amount,
-    leaders,
-    by_start,
-    by_leader,
-    t_by_leader,
     n_rows,
     src_equity,
     f_indptr,
     f_follower,
-    f_start,
     f_end,
     f_alloc,
     n_roots,
@@ -327,7 +321,10 @@ def _fan_out_nb(
 
     Returns (copy_start over all `n_roots` roots, copy account, copy amount, copies
     skipped because the leader's equity was <= 0). Copies of a root follow its leader's
-    follow rows in (start_time, follower) order.
+    follow rows in (start_time, follower) order. Roots are taken in open order, so the
+    copies are written sequentially (the follow rows, a few MB, are what is read at
+    random; unlike the plan, which reads them once per leader, this pass would scatter
+    20 bytes per copy over hundreds of MB if it went by leader).
     """
     n_active = active.shape[0]
     made = np.empty(n_active, dtype=np.int64)
@@ -339,35 +336,28 @@ def _fan_out_nb(
             made[j] = 0
             skipped += n_rows[j]
     act_start = _exclusive_scan(made)
-    n = by_leader.shape[0]
-    start_p = np.empty(n, dtype=np.int64)
-    equity_p = np.empty(n, dtype=np.float64)
-    amount_p = np.empty(n, dtype=np.float64)
-    for p in prange(n):
-        j = by_leader[p]
-        start_p[p] = act_start[j] if made[j] > 0 else -1
-        equity_p[p] = src_equity[j]
-        amount_p[p] = root_amount[active[j]]
+    f_lo = np.empty(n_active, dtype=np.int64)
+    for j in prange(n_active):
+        f_lo[j] = f_indptr[root_trader[active[j]]]
     acct = np.empty(act_start[n_active], dtype=np.int32)
     amount = np.empty(act_start[n_active], dtype=np.float64)
-    for code in prange(leaders.shape[0]):
-        leader = leaders[code]
-        f_lo = f_indptr[leader]
-        f_hi = f_indptr[leader + 1]
-        for p in range(by_start[code], by_start[code + 1]):
-            k = start_p[p]
-            if k < 0:
-                continue
-            t = t_by_leader[p]
-            e = equity_p[p]
-            a = amount_p[p]
-            for f in range(f_lo, f_hi):
-                if f_start[f] > t:
-                    break
-                if f_end[f] > t:
-                    acct[k] = f_follower[f]
-                    amount[k] = a * f_alloc[f] / e
-                    k += 1
+    for j in prange(n_active):
+        k = act_start[j]
+        k_end = act_start[j + 1]
+        if k == k_end:
+            continue
+        i = active[j]
+        t = root_open_time[i]
+        e = src_equity[j]
+        a = root_amount[i]
+        f = f_lo[j]
+        # the first n_rows[j] rows with start <= t and end > t, in row order
+        while k < k_end:
+            if f_end[f] > t:
+                acct[k] = f_follower[f]
+                amount[k] = a * f_alloc[f] / e
+                k += 1
+            f += 1
     # copy ranges over all roots (inactive roots have none)
     copy_start = np.empty(n_roots + 1, dtype=np.int64)
     j = 0
@@ -411,7 +401,7 @@ def mirror_replay_depth1_nb(
     for j in range(active.shape[0]):
         act_time[j] = root_open_time[active[j]]
     t_by_leader = _gather_i64(act_time, by_leader)
-    n_rows, n_cred, cred_p = _plan_nb(
+    n_rows, n_cred = _plan_nb(
         t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_start, f_end
     )
     total = 0
@@ -441,19 +431,14 @@ def mirror_replay_depth1_nb(
         zero_order,
         active,
         root_trader,
+        root_open_time,
         root_pnl,
         root_rate,
         close_time,
         lcode,
-        leaders,
-        by_start,
-        by_leader,
-        t_by_leader,
         n_cred,
-        cred_p,
         f_indptr,
         f_lcode,
-        f_start,
         f_end,
         f_alloc,
     )
@@ -480,16 +465,13 @@ def mirror_replay_depth1_nb(
     )
     copy_start, acct, amount, skipped = _fan_out_nb(
         active,
+        root_trader,
+        root_open_time,
         root_amount,
-        leaders,
-        by_start,
-        by_leader,
-        t_by_leader,
         n_rows,
         src_equity,
         f_indptr,
         f_follower,
-        f_start,
         f_end,
         f_alloc,
         root_trader.shape[0],
