@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,11 @@ def _finite_or_none(value: Any) -> Any:
 
 
 _TABLES = ("trades", "accounts", "decisions", "daily")
+# a table as given to a result: pandas, Arrow, or a function building it when first needed
+Table: TypeAlias = pd.DataFrame | pa.Table | Callable[[], pd.DataFrame | pa.Table]
 _NULLABLE_IDS = ("root_trade_id", "parent_trade_id")
+# the trades columns the headline reads (besides the row count)
+_HEADLINE_COLUMNS = ("close_time", "parent_trade_id", "ret")
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
@@ -84,7 +89,7 @@ def headline(trades: pa.Table, accounts: pa.Table) -> dict[str, Any]:
         "mean_roi": mean_roi,
         "median_roi": median_roi,
     }
-    if {"close_time", "parent_trade_id", "ret"} <= set(trades.column_names):
+    if set(_HEADLINE_COLUMNS) <= set(trades.column_names):
         closed = trades.column("close_time").is_valid().to_numpy(zero_copy_only=False)
         social = trades.column("parent_trade_id").is_valid().to_numpy(zero_copy_only=False)
         ret = trades.column("ret").to_numpy(zero_copy_only=False).astype(float)
@@ -102,20 +107,21 @@ class BacktestResult:
     decisions: per-subject decisions for decision strategies (SPEC §5), else None
     daily:     sparse daily PnL per account (trader_id, day, pnl), for bootstraps and plots
 
-    Each table may be given as a pandas DataFrame or a pyarrow Table. Attribute access
-    (`result.trades`) gives a DataFrame (converted once, on first use); `result.table(name)`
-    gives the Arrow table, which is what `write` uses, so a platform-scale replay is
-    written without a pandas copy.
+    Each table may be given as a pandas DataFrame, a pyarrow Table, or a function of no
+    arguments returning one (called once, when the table is first needed). Attribute
+    access (`result.trades`) gives a DataFrame (converted once, on first use);
+    `result.table(name)` gives the Arrow table, which is what `write` uses, so a
+    platform-scale replay is written without a pandas copy.
     """
 
     def __init__(
         self,
         strategy: str,
         params: dict[str, Any],
-        trades: pd.DataFrame | pa.Table,
-        accounts: pd.DataFrame | pa.Table,
-        decisions: pd.DataFrame | pa.Table | None = None,
-        daily: pd.DataFrame | pa.Table | None = None,
+        trades: Table,
+        accounts: Table,
+        decisions: Table | None = None,
+        daily: Table | None = None,
         counts: dict[str, Any] | None = None,
         timings: dict[str, float] | None = None,
         meta: dict[str, Any] | None = None,
@@ -128,7 +134,7 @@ class BacktestResult:
         self._headline: dict[str, Any] | None = None
         # tables already being written: name -> (path, future of the write)
         self._pending: dict[str, tuple[Path, Any]] = {}
-        self._data: dict[str, pd.DataFrame | pa.Table | None] = {
+        self._data: dict[str, Table | None] = {
             "trades": trades,
             "accounts": accounts,
             "decisions": decisions,
@@ -142,11 +148,19 @@ class BacktestResult:
         return f"BacktestResult(strategy={self.strategy!r}, {sizes})"
 
     def _rows(self, name: str) -> int:
-        value = self._data[name]
+        value = self._given(name)
         return value.num_rows if isinstance(value, pa.Table) else len(value)  # type: ignore[arg-type]
 
-    def frame(self, name: str) -> pd.DataFrame | None:
+    def _given(self, name: str) -> pd.DataFrame | pa.Table | None:
+        """The named table as given, a deferred one built (once) now."""
         value = self._data[name]
+        if callable(value):
+            value = value()
+            self._data[name] = value
+        return value  # type: ignore[return-value]
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        value = self._given(name)
         if isinstance(value, pa.Table):
             value = _to_frame(value)
             self._data[name] = value
@@ -154,7 +168,7 @@ class BacktestResult:
 
     def table(self, name: str) -> pa.Table | None:
         """The named table as Arrow (DataFrames are converted, index dropped)."""
-        value = self._data[name]
+        value = self._given(name)
         if value is None or isinstance(value, pa.Table):
             return value
         from ideaflow.io.write import to_arrow
@@ -184,7 +198,13 @@ class BacktestResult:
     def headline(self) -> dict[str, Any]:
         """Totals, social vs single trades, ROI spread (computed once, then cached)."""
         if self._headline is None:
-            trades, accounts = self.table("trades"), self.table("accounts")
+            given = self._data["trades"]
+            if callable(given) and hasattr(given, "select"):
+                # a deferred table that builds single columns: only those read here
+                trades = given.select(_HEADLINE_COLUMNS)
+            else:
+                trades = self.table("trades")
+            accounts = self.table("accounts")
             assert trades is not None and accounts is not None  # always given
             self._headline = headline(trades, accounts)
         return dict(self._headline)

@@ -7,6 +7,8 @@ made from these tables only when a user asks for them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
+
 import numpy as np
 import pyarrow as pa
 
@@ -79,37 +81,98 @@ def _floats(values: np.ndarray) -> pa.Array:
 
 def book_table(book: Book, trader_ids: np.ndarray, instruments: tuple[str, ...]) -> pa.Table:
     """Every position: trader ids, instrument names, UTC times; nulls for open/original."""
-    is_open = book.close_time == OPEN_END
-    instrument = pa.DictionaryArray.from_arrays(
-        pa.array(np.ascontiguousarray(book.instrument, dtype=np.int32)),
-        pa.array(list(instruments), type=pa.string()),
-    )
-    # the book's close_price is already NaN where the position is open: only the
-    # validity bitmap is new (no 8-byte-per-row copy of the column)
-    close_price_arr = pa.array(
-        np.ascontiguousarray(book.close_price, dtype=np.float64),
-        mask=is_open if is_open.any() else None,
-    )
-    columns = [
-        pa.array(np.ascontiguousarray(book.trade_id, dtype=np.int64)),
-        pa.array(np.asarray(trader_ids, dtype=np.int64)[book.account]),
-        instrument,
-        pa.array(np.ascontiguousarray(book.side, dtype=np.int8)),
-        _times(book.open_time, OPEN_END),
-        _times(book.close_time, OPEN_END),
-        _floats(book.open_price),
-        close_price_arr,
-        _floats(book.amount),
-        _floats(book.leverage),
-        _floats(book.fee),
-        _floats(book.pnl),
-        _floats(book.ret),
-        pa.array(np.ascontiguousarray(book.marked, dtype=np.bool_)),
-        _ids(book.root_trade_id),
-        _ids(book.parent_trade_id),
-        pa.array(np.ascontiguousarray(book.hop, dtype=np.int16)),
-    ]
-    return pa.Table.from_arrays(columns, schema=TRADES_SCHEMA)
+    return _book_rows(book, 0, len(book), trader_ids, _dictionary(instruments))
+
+
+def book_chunks(
+    book: Book, trader_ids: np.ndarray, instruments: tuple[str, ...], rows: int
+) -> Iterator[pa.Table]:
+    """`book_table` in consecutive chunks of `rows` rows (the last may be shorter; one
+    empty chunk for an empty book), each built when asked for.
+
+    For writing a book without holding its whole Arrow table (the gathered trader ids
+    alone are 8 bytes per position).
+    """
+    if rows < 1:
+        raise ValueError(f"rows: expected an integer >= 1; found {rows}")
+    dictionary = _dictionary(instruments)
+    n = len(book)
+    for start in range(0, max(n, 1), rows):
+        yield _book_rows(book, start, min(start + rows, n), trader_ids, dictionary)
+
+
+def _dictionary(instruments: tuple[str, ...]) -> pa.Array:
+    return pa.array(list(instruments), type=pa.string())
+
+
+def _book_rows(
+    book: Book,
+    start: int,
+    stop: int,
+    trader_ids: np.ndarray,
+    dictionary: pa.Array,
+    names: Sequence[str] | None = None,
+) -> pa.Table:
+    """Rows [start, stop) of the book as a TRADES_SCHEMA table (or its columns `names`)."""
+    rows = slice(start, stop)
+
+    def close_price() -> pa.Array:
+        # the book's close_price is already NaN where the position is open: only the
+        # validity bitmap is new (no 8-byte-per-row copy of the column)
+        is_open = book.close_time[rows] == OPEN_END
+        values = np.ascontiguousarray(book.close_price[rows], dtype=np.float64)
+        return pa.array(values, mask=is_open if is_open.any() else None)
+
+    build: dict[str, Callable[[], pa.Array]] = {
+        "trade_id": lambda: pa.array(np.ascontiguousarray(book.trade_id[rows], dtype=np.int64)),
+        "trader_id": lambda: pa.array(np.asarray(trader_ids, dtype=np.int64)[book.account[rows]]),
+        "instrument": lambda: pa.DictionaryArray.from_arrays(
+            pa.array(np.ascontiguousarray(book.instrument[rows], dtype=np.int32)), dictionary
+        ),
+        "side": lambda: pa.array(np.ascontiguousarray(book.side[rows], dtype=np.int8)),
+        "open_time": lambda: _times(book.open_time[rows], OPEN_END),
+        "close_time": lambda: _times(book.close_time[rows], OPEN_END),
+        "open_price": lambda: _floats(book.open_price[rows]),
+        "close_price": close_price,
+        "amount": lambda: _floats(book.amount[rows]),
+        "leverage": lambda: _floats(book.leverage[rows]),
+        "fee": lambda: _floats(book.fee[rows]),
+        "pnl": lambda: _floats(book.pnl[rows]),
+        "ret": lambda: _floats(book.ret[rows]),
+        "marked": lambda: pa.array(np.ascontiguousarray(book.marked[rows], dtype=np.bool_)),
+        "root_trade_id": lambda: _ids(book.root_trade_id[rows]),
+        "parent_trade_id": lambda: _ids(book.parent_trade_id[rows]),
+        "hop": lambda: pa.array(np.ascontiguousarray(book.hop[rows], dtype=np.int16)),
+    }
+    if names is None:
+        return pa.Table.from_arrays([build[n]() for n in build], schema=TRADES_SCHEMA)
+    schema = pa.schema([TRADES_SCHEMA.field(n) for n in names])
+    return pa.Table.from_arrays([build[n]() for n in names], schema=schema)
+
+
+class DeferredBookTable:
+    """A book's `book_table`, built when first called; `select` builds only some columns.
+
+    Lets a result hold a platform-size book without its Arrow table (8 bytes per position
+    for the gathered trader ids alone) until someone asks for the table, and compute the
+    headline from the three columns it reads.
+    """
+
+    def __init__(self, book: Book, trader_ids: np.ndarray, instruments: tuple[str, ...]):
+        self.book = book
+        self.trader_ids = trader_ids
+        self.instruments = instruments
+
+    def __call__(self) -> pa.Table:
+        return book_table(self.book, self.trader_ids, self.instruments)
+
+    def select(self, names: Sequence[str]) -> pa.Table:
+        """Only the columns `names` (TRADES_SCHEMA fields), in that order."""
+        unknown = [n for n in names if n not in TRADES_SCHEMA.names]
+        if unknown:
+            raise ValueError(f"names: expected trades columns; found {', '.join(unknown)}")
+        dictionary = _dictionary(self.instruments)
+        return _book_rows(self.book, 0, len(self.book), self.trader_ids, dictionary, names)
 
 
 def accounts_table(metrics: AccountMetrics, trader_ids: np.ndarray) -> pa.Table:
