@@ -47,10 +47,10 @@ def _group(account, n_accounts, open_time, close_time, pnl, social=None, marked=
     )
 
 
-@pytest.mark.parametrize("n_accounts", [5, 70_000])  # one counting pass / two radix passes
-def test_group_positions_is_a_stable_sort_by_account(n_accounts):
+# one counting pass / two radix passes / two radix passes over several parallel chunks
+@pytest.mark.parametrize(("n_accounts", "n"), [(5, 50_000), (70_000, 50_000), (9_000, 700_000)])
+def test_group_positions_is_a_stable_sort_by_account(n_accounts, n):
     rng = np.random.default_rng(n_accounts)
-    n = 50_000
     account = rng.integers(0, n_accounts, size=n).astype(np.int32)
     open_time = np.arange(n, dtype=np.int64)
     close_time = np.where(rng.random(n) < 0.1, END, open_time + 7)

@@ -3,9 +3,9 @@
 Everything is computed from each account's own sorted events, so work and memory grow
 with positions (and position-days when marking to prices), never with accounts x days.
 
-Books are ordered by time, not by account. One serial pass scatters a compact record per
-position into account order (`group_positions_nb`: a stable counting sort, one random
-write per position); the per-account kernels then read their records sequentially and
+Books are ordered by time, not by account. A stable counting sort scatters a compact
+record per position into account order (`group_positions_nb`, one write per position,
+in parallel over chunks of rows); the per-account kernels then read their records sequentially and
 in parallel. (Reading book columns through a permutation instead costs a cache miss per
 column and position.)
 
@@ -40,7 +40,11 @@ POSITION_RECORD = np.dtype(
 )
 
 
-@njit(cache=True, nogil=True)
+# rows per chunk of the parallel scatter (fixed, so results do not depend on threads)
+_GROUP_CHUNK = 1 << 18
+
+
+@njit(cache=True, nogil=True, parallel=True)
 def group_positions_nb(
     account,
     n_accounts,
@@ -56,8 +60,10 @@ def group_positions_nb(
     A stable counting sort on the account code: directly when there are few accounts,
     else by the high bits first, then by the low 11 bits within each high bucket. Every
     scatter writes to a few thousand sequential streams, which stays in cache (a direct
-    scatter into 1.6 million accounts costs a cache miss per position). Within an
-    account, records keep the book's row order.
+    scatter into 1.6 million accounts costs a cache miss per position). The high-bit
+    scatter runs in parallel over fixed chunks of rows (each chunk writes its own
+    stretch of every bucket, so order is kept), the low-bit sorts in parallel over
+    buckets. Within an account, records keep the book's row order.
     """
     n = account.shape[0]
     indptr = np.zeros(n_accounts + 1, dtype=np.int64)
@@ -84,40 +90,47 @@ def group_positions_nb(
     low_mask = (1 << low_bits) - 1
     n_low = 1 << low_bits
     n_high = (n_accounts >> low_bits) + 1
-    start = np.zeros(n_high + 1, dtype=np.int64)
-    for i in range(n):
-        start[(account[i] >> low_bits) + 1] += 1
+    n_chunks = (n + _GROUP_CHUNK - 1) // _GROUP_CHUNK
+    # per chunk and bucket: rows, then where the chunk's stretch of the bucket starts
+    offsets = np.zeros((n_chunks, n_high), dtype=np.int64)
+    for c in prange(n_chunks):
+        for i in range(c * _GROUP_CHUNK, min(n, (c + 1) * _GROUP_CHUNK)):
+            offsets[c, account[i] >> low_bits] += 1
+    bucket_start = np.empty(n_high + 1, dtype=np.int64)
+    total = 0
     for b in range(n_high):
-        start[b + 1] += start[b]
-    bucket_start = start.copy()
+        bucket_start[b] = total
+        for c in range(n_chunks):
+            rows = offsets[c, b]
+            offsets[c, b] = total
+            total += rows
+    bucket_start[n_high] = total
     keys = np.empty(n, dtype=np.int32)
-    for i in range(n):
-        a = account[i]
-        b = a >> low_bits
-        p = start[b]
-        start[b] = p + 1
-        keys[p] = a
-        _write_record(records, p, i, open_time, close_time, pnl, social, marked, data_end)
-    largest = 0
-    for b in range(n_high):
-        largest = max(largest, bucket_start[b + 1] - bucket_start[b])
-    scratch = np.empty(largest, dtype=POSITION_RECORD)
-    low_start = np.empty(n_low + 1, dtype=np.int64)
-    for b in range(n_high):
+    for c in prange(n_chunks):
+        start = offsets[c]
+        for i in range(c * _GROUP_CHUNK, min(n, (c + 1) * _GROUP_CHUNK)):
+            a = account[i]
+            b = a >> low_bits
+            p = start[b]
+            start[b] = p + 1
+            keys[p] = a
+            _write_record(records, p, i, open_time, close_time, pnl, social, marked, data_end)
+    for b in prange(n_high):
         lo = bucket_start[b]
         hi = bucket_start[b + 1]
         if hi - lo <= 1:
             continue
-        low_start[:] = 0
+        low_start = np.zeros(n_low + 1, dtype=np.int64)
         for p in range(lo, hi):
             low_start[(keys[p] & low_mask) + 1] += 1
         for c in range(n_low):
             low_start[c + 1] += low_start[c]
+        scratch = np.empty(hi - lo, dtype=POSITION_RECORD)
         for p in range(lo, hi):
             c = keys[p] & low_mask
             scratch[low_start[c]] = records[p]
             low_start[c] += 1
-        records[lo:hi] = scratch[: hi - lo]
+        records[lo:hi] = scratch
     return indptr, records
 
 
