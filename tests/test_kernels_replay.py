@@ -14,6 +14,7 @@ from ideaflow.kernels.accounting import (
     position_pnl_nb,
 )
 from ideaflow.kernels.fanout import mirror_replay_depth1_nb
+from ideaflow.kernels.order import close_order_nb
 from ideaflow.kernels.replay import (
     STATUS_OK,
     assemble_mirror_book_nb,
@@ -357,3 +358,20 @@ def test_depth1_kernel_credits_a_leaders_received_copies():
     n = out[5]
     assert out[1][:n].tolist() == [1, 2]
     np.testing.assert_allclose(out[2][:n], [1000.0, 200.0])
+
+
+@pytest.mark.parametrize("n", [0, 1, 40, 5_000])
+def test_close_order_equals_a_stable_argsort_of_close_times(n):
+    # ties, roots still open, zero-duration roots, and a burst of closes at one instant
+    # (a bucket beyond the insertion-sort size)
+    rng = np.random.default_rng(n)
+    open_time = np.sort(rng.integers(0, 1000, size=n)) * D
+    close_time = open_time + rng.integers(0, 30, size=n) * D
+    close_time[rng.random(n) < 0.1] = END
+    close_time[rng.random(n) < 0.1] = 2_000 * D
+    active = np.flatnonzero(rng.random(n) < 0.8)
+    ac = close_time[active]
+    later = np.flatnonzero((ac != END) & (ac > open_time[active]))
+    expected = later[np.argsort(ac[later], kind="stable")]
+    got = close_order_nb(active, open_time, close_time)
+    np.testing.assert_array_equal(got, expected)

@@ -69,6 +69,7 @@ from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
 from ideaflow.errors import IdeaflowError, ParameterError
 from ideaflow.kernels.accounting import book_pnl_nb, chain_roots_nb, last_price_at_nb
 from ideaflow.kernels.fanout import mirror_replay_depth1_nb
+from ideaflow.kernels.order import close_order_nb
 from ideaflow.kernels.replay import (
     STATUS_OK,
     assemble_mirror_book_nb,
@@ -360,10 +361,8 @@ def _replay_mirror(
         # only roots of traders who lead someone enter the event loop (see the kernel)
         leads = np.diff(f.leader_indptr) > 0
         active = np.flatnonzero(leads[cols["trader"]])
-        active_close = close_time[active]
-        later = np.flatnonzero((active_close != OPEN_END) & (active_close > open_time[active]))
-        close_order = later[np.argsort(active_close[later], kind="stable")]
-        del later, active_close
+        with threads_for(active.shape[0]):
+            close_order = close_order_nb(active, open_time, close_time)
         zero = close_time == open_time
         n_roots = open_time.shape[0]
         # a copy's PnL per unit of amount: its root's return (0 without an exit price)
