@@ -8,6 +8,7 @@ import pytest
 from ideaflow.kernels.accounting import (
     book_pnl_nb,
     chain_roots_nb,
+    copy_rates_nb,
     daily_price_table_nb,
     first_price_day_nb,
     last_price_at_nb,
@@ -375,3 +376,18 @@ def test_close_order_equals_a_stable_argsort_of_close_times(n):
     expected = later[np.argsort(ac[later], kind="stable")]
     got = close_order_nb(active, open_time, close_time)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_copy_rates_by_hand():
+    # short x2 from 100 to 110: gross -0.2; fee 1 on 50 adds -0.02; no exit price: zeros
+    valued, gross, rate = copy_rates_nb(
+        np.array([-1, 1], dtype=np.int8),
+        np.array([2.0, 1.0]),
+        np.array([50.0, 10.0]),
+        np.array([100.0, 100.0]),
+        np.array([1.0, 0.5]),
+        np.array([110.0, np.nan]),
+    )
+    assert valued.tolist() == [True, False]
+    np.testing.assert_allclose(gross, [-0.2, 0.0])
+    np.testing.assert_allclose(rate, [-0.22, 0.0])

@@ -67,7 +67,12 @@ from ideaflow.book import (
 )
 from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
 from ideaflow.errors import IdeaflowError, ParameterError
-from ideaflow.kernels.accounting import book_pnl_nb, chain_roots_nb, last_price_at_nb
+from ideaflow.kernels.accounting import (
+    book_pnl_nb,
+    chain_roots_nb,
+    copy_rates_nb,
+    last_price_at_nb,
+)
 from ideaflow.kernels.fanout import mirror_replay_depth1_nb
 from ideaflow.kernels.order import close_order_nb
 from ideaflow.kernels.replay import (
@@ -349,12 +354,15 @@ def _replay_mirror(
                 cols["instrument"],
                 marks,
             )
-        valued = ~np.isnan(exit_price)
-        with np.errstate(invalid="ignore"):
-            gross = np.where(
-                valued,
-                cols["side"] * cols["leverage"] * (exit_price / cols["open_price"] - 1.0),
-                0.0,
+            # every copy has its root's return: `rate` is the PnL per unit of amount,
+            # net of the fee (a copy's fee is its root's, scaled by amount)
+            valued, gross, rate = copy_rates_nb(
+                cols["side"],
+                cols["leverage"],
+                cols["amount"],
+                cols["open_price"],
+                cols["fee"],
+                exit_price,
             )
         close_time = cols["close_time"]
         open_time = cols["open_time"]
@@ -365,9 +373,6 @@ def _replay_mirror(
             close_order = close_order_nb(active, open_time, close_time)
         zero = close_time == open_time
         n_roots = open_time.shape[0]
-        # a copy's PnL per unit of amount: its root's return (0 without an exit price)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate = np.where(valued, gross - cols["fee"] / cols["amount"], 0.0)
         kernel_started = time.perf_counter()
         if depth == 1:
             with threads_for(n_roots):

@@ -101,6 +101,29 @@ def book_pnl_nb(
     return pnl, ret, marked, exit_price
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def copy_rates_nb(side, leverage, amount, open_price, fee, exit_price):
+    """Per root: whether it has an exit price (`valued`), its gross return
+    `side * leverage * (exit / open - 1)` and its PnL per unit of amount net of the fee,
+    `gross - fee / amount`, which every copy of it shares (both 0 when not valued).
+    """
+    n = side.shape[0]
+    valued = np.empty(n, dtype=np.bool_)
+    gross = np.empty(n, dtype=np.float64)
+    rate = np.empty(n, dtype=np.float64)
+    for i in prange(n):
+        v = not np.isnan(exit_price[i])
+        valued[i] = v
+        if v:
+            g = side[i] * leverage[i] * (exit_price[i] / open_price[i] - 1.0)
+            gross[i] = g
+            rate[i] = g - fee[i] / amount[i]
+        else:
+            gross[i] = 0.0
+            rate[i] = 0.0
+    return valued, gross, rate
+
+
 @njit(cache=True, nogil=True)
 def chain_roots_nb(parent):
     """Root row and hop count of every row of a parent forest (parent = row, -1 = root).
