@@ -67,15 +67,15 @@ def group_positions_nb(
     """
     n = account.shape[0]
     indptr = np.zeros(n_accounts + 1, dtype=np.int64)
-    for i in range(n):
-        indptr[account[i] + 1] += 1
-    for a in range(n_accounts):
-        indptr[a + 1] += indptr[a]
     bits = 1
     while (1 << bits) < n_accounts:
         bits += 1
     records = np.empty(n, dtype=POSITION_RECORD)
     if bits <= 12:
+        for i in range(n):
+            indptr[account[i] + 1] += 1
+        for a in range(n_accounts):
+            indptr[a + 1] += indptr[a]
         fill = indptr[:-1].copy()
         for i in range(n):
             a = account[i]
@@ -118,13 +118,17 @@ def group_positions_nb(
     for b in prange(n_high):
         lo = bucket_start[b]
         hi = bucket_start[b + 1]
-        if hi - lo <= 1:
-            continue
         low_start = np.zeros(n_low + 1, dtype=np.int64)
         for p in range(lo, hi):
             low_start[(keys[p] & low_mask) + 1] += 1
         for c in range(n_low):
             low_start[c + 1] += low_start[c]
+        # the bucket's accounts end where their low-bit counts say (indptr[0] = 0)
+        base = b << low_bits
+        for c in range(min(n_low, n_accounts - base)):
+            indptr[base + c + 1] = lo + low_start[c + 1]
+        if hi - lo <= 1:
+            continue
         scratch = np.empty(hi - lo, dtype=POSITION_RECORD)
         for p in range(lo, hi):
             c = keys[p] & low_mask
