@@ -373,25 +373,29 @@ def _replay_mirror(
             close_order = close_order_nb(active, open_time, close_time)
         zero = close_time == open_time
         n_roots = open_time.shape[0]
+        # the inputs both replay kernels take (roots, closes, follows, equity)
+        inputs = (
+            active,
+            cols["trader"],
+            open_time,
+            cols["amount"],
+            pnl,
+            rate,
+            zero,
+            close_order,
+            close_time,
+            f.leader_indptr,
+            f.follower,
+            f.start_time,
+            f.end_time,
+            f.allocation,
+            ds.initial_equity,
+        )
         kernel_started = time.perf_counter()
         if depth == 1:
             with threads_for(n_roots):
                 copy_start, c_acct, c_amount, n_copies, skipped, status = mirror_replay_depth1_nb(
-                    active,
-                    cols["trader"],
-                    open_time,
-                    cols["amount"],
-                    pnl,
-                    rate,
-                    zero,
-                    close_order,
-                    close_time,
-                    f.leader_indptr,
-                    f.follower,
-                    f.start_time,
-                    f.end_time,
-                    f.allocation,
-                    ds.initial_equity,
+                    *inputs
                 )
             c_parent = np.empty(0, dtype=np.int32)
             c_hop = np.empty(0, dtype=np.int8)
@@ -410,25 +414,7 @@ def _replay_mirror(
                 n_copies,
                 skipped,
                 status,
-            ) = mirror_replay_nb(
-                active,
-                cols["trader"],
-                open_time,
-                cols["amount"],
-                pnl,
-                rate,
-                zero,
-                close_order,
-                close_time,
-                f.leader_indptr,
-                f.follower,
-                f.start_time,
-                f.end_time,
-                f.allocation,
-                ds.initial_equity,
-                np.int64(depth),
-                np.int64(capacity),
-            )
+            ) = mirror_replay_nb(*inputs, np.int64(depth), np.int64(capacity))
         # the replay kernels alone (the rest of the stage prepares their inputs)
         stages.timings["replay_kernel"] = time.perf_counter() - kernel_started
         if status != STATUS_OK:
