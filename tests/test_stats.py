@@ -93,3 +93,19 @@ def test_null_platform_block_intervals_cover_zero_about_95_percent():
     lo, hi = np.quantile(boot, [0.025, 0.975], axis=0)
     naive_coverage = np.mean((lo <= 0.0) & (hi >= 0.0))
     assert naive_coverage < 0.5 < block_coverage
+
+
+@pytest.mark.parametrize("shape", [(1001,), (257, 3)])
+def test_per_subject_bootstrap_blocks_give_the_one_shot_replicates(monkeypatch, shape):
+    import ideaflow.stats as stats_module
+
+    values = np.random.default_rng(3).normal(0.01, 0.05, shape)
+    # the one-shot reference: every replicate's subjects drawn at once
+    idx = np.random.default_rng(9).integers(0, shape[0], size=(137, shape[0]))
+    expected = values[idx].mean(axis=1)
+    # blocks of 3 replicates (the last one shorter): the same draws, the same means
+    monkeypatch.setattr(stats_module, "BOOT_CELLS", 3 * shape[0])
+    got = per_subject_bootstrap(values, n_boot=137, seed=9)
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ParameterError, match="n_boot: expected an integer >= 10"):
+        per_subject_bootstrap(values, n_boot=5, seed=9)

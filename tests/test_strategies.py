@@ -377,25 +377,6 @@ def test_shared_account_daily_rows_are_the_account_rows_scaled():
     assert daily["trader_id"].is_monotonic_increasing
 
 
-def test_blockwise_per_subject_interval_equals_the_one_shot_one(monkeypatch):
-    import importlib
-
-    from ideaflow.stats import per_subject_interval
-
-    # the package re-exports the function `compare`, which hides the module's name
-    compare_module = importlib.import_module("ideaflow.strategies.compare")
-
-    values = np.random.default_rng(3).normal(0.01, 0.05, 1001)
-    values[[5, 77]] = np.nan  # dropped by both
-    expected = per_subject_interval(values, n_boot=137, alpha=0.1, seed=9)
-    # blocks of 3 replicates (the last one shorter): the same draws, the same means
-    monkeypatch.setattr(compare_module, "BOOT_CELLS", 3 * 999)
-    got = compare_module._per_subject_interval(values, n_boot=137, alpha=0.1, seed=9)
-    assert got == expected
-    with pytest.raises(ParameterError, match="n_boot: expected an integer >= 10"):
-        compare_module._per_subject_interval(values, n_boot=5, alpha=0.1, seed=9)
-
-
 def test_release_drops_styles_and_decisions_nothing_left_needs(vote_ds):
     runner = StrategyRunner(vote_ds, VOTE_PARAMS)
     runner.decisions("diverse")

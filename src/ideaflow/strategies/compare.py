@@ -36,7 +36,6 @@ from ideaflow.errors import ParameterError
 from ideaflow.stats import (
     DEFAULT_BLOCK_DAYS,
     DEFAULT_N_BOOT,
-    Interval,
     moving_block_bootstrap,
     per_subject_interval,
     relative_uplift,
@@ -96,33 +95,6 @@ def day_numbers(days: pd.Series) -> np.ndarray:
     """UTC days since the epoch of a timestamp column (int64, without Python objects)."""
     values = days.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
     return values.to_numpy().view(np.int64) // NS_PER_DAY
-
-
-BOOT_CELLS = 1 << 24  # resampled values held at a time by the per-subject bootstrap
-
-
-def _per_subject_interval(values: np.ndarray, *, n_boot: int, alpha: float, seed: int) -> Interval:
-    """`ideaflow.stats.per_subject_interval`, the same numbers, a block of replicates at a
-    time: the one-shot version holds an (n_boot, n_subjects) index and value matrix
-    (6 GB at 2,000 x 190,000 subjects). The generator's stream does not depend on how
-    the draws are split, and each replicate's mean is taken over its own row, so the
-    replicates are identical."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    n = v.shape[0]
-    if n * n_boot <= BOOT_CELLS:
-        return per_subject_interval(v, n_boot=n_boot, alpha=alpha, seed=seed)
-    per_subject_interval(v[:0], n_boot=n_boot, alpha=alpha, seed=seed)  # validation only
-    rng = np.random.default_rng(seed)
-    boot = np.empty(n_boot, dtype=np.float64)
-    step = max(1, BOOT_CELLS // n)
-    for a in range(0, n_boot, step):
-        rows = min(step, n_boot - a)
-        idx = rng.integers(0, n, size=(rows, n))
-        boot[a : a + rows] = v[idx].mean(axis=1)
-        del idx
-    lo, hi = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return Interval(float(v.mean()), float(lo), float(hi), "per_subject")
 
 
 DAILY_CHUNK = 1 << 22  # daily rows handled at a time (herd has tens of millions)
@@ -300,7 +272,7 @@ def comparison_tables(
     for i, n in enumerate(names):
         acc = accounts[n]
         r = roi[n]
-        ps = _per_subject_interval(r, n_boot=n_boot, alpha=alpha, seed=seed)
+        ps = per_subject_interval(r, n_boot=n_boot, alpha=alpha, seed=seed)
         counts = results[n].counts
         sharpe = acc["sharpe"].to_numpy(dtype=float)
         row: dict[str, Any] = {
@@ -339,7 +311,7 @@ def comparison_tables(
     for p, (a, b) in enumerate(pairs):
         j = len(names) + p
         diff = mean_roi[a] - mean_roi[b]
-        ps = _per_subject_interval(roi[a] - roi[b], n_boot=n_boot, alpha=alpha, seed=seed)
+        ps = per_subject_interval(roi[a] - roi[b], n_boot=n_boot, alpha=alpha, seed=seed)
         prow.append(
             {
                 "strategy_a": a,
