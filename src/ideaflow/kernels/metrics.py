@@ -251,17 +251,19 @@ def _account_events(records, lo, hi, marks):
     end of the data. The deltas of a position sum to its PnL.
     """
     use_marks, day_table, day0, first_price_day, instrument, scale, open_price = marks
-    count = 0
-    for q in range(lo, hi):
-        rec = records[q]
-        n_days = 0
-        if use_marks:
+    # without marks a position has at most one event: no counting pass
+    count = hi - lo
+    if use_marks:
+        count = 0
+        for q in range(lo, hi):
+            rec = records[q]
+            n_days = 0
             fd = first_price_day[instrument[rec.row]]
             if fd != OPEN_END:
                 n_days, _ = _n_mark_days(rec.open_time, rec.end_time, fd)
-        count += n_days
-        if (rec.flags & (FLAG_CLOSED | FLAG_MARKED)) != 0 or n_days > 0:
-            count += 1
+            count += n_days
+            if (rec.flags & (FLAG_CLOSED | FLAG_MARKED)) != 0 or n_days > 0:
+                count += 1
     times = np.empty(count, dtype=np.int64)
     deltas = np.empty(count, dtype=np.float64)
     e = 0
@@ -287,8 +289,10 @@ def _account_events(records, lo, hi, marks):
             times[e] = rec.end_time
             deltas[e] = rec.pnl - last_mark
             e += 1
-    _sort_events(times, deltas)
-    return times, deltas
+    events_t = times[:e]
+    events_d = deltas[:e]
+    _sort_events(events_t, events_d)
+    return events_t, events_d
 
 
 @njit(cache=True, nogil=True)
