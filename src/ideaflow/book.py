@@ -11,8 +11,6 @@ from dataclasses import dataclass, fields
 import numpy as np
 import pandas as pd
 
-from ideaflow.data import NS_PER_DAY, OPEN_END
-
 NO_TIME: int = int(np.iinfo(np.int64).min)  # int64 value of NaT: "no time"
 
 
@@ -88,43 +86,17 @@ def _utc(times: np.ndarray, missing: int | None = None) -> pd.Series:
     return pd.Series(values.view("datetime64[ns]"), copy=False).dt.tz_localize("UTC")
 
 
-def _nullable_id(values: np.ndarray) -> pd.arrays.IntegerArray:
-    """int64 ids with -1 for "none" -> pandas nullable Int64."""
-    values = np.asarray(values, dtype=np.int64)
-    return pd.arrays.IntegerArray(values, values < 0)
-
-
 def trades_frame(book: Book, trader_ids: np.ndarray, instruments: tuple[str, ...]) -> pd.DataFrame:
     """The book as a DataFrame: trader ids, instrument names (categorical), UTC times.
 
     Rows keep the book's order (replay books are sorted by (open_time, trade_id)); open
     positions have a null close_time, originals a null root_trade_id / parent_trade_id.
     """
-    instrument = pd.Categorical.from_codes(
-        np.asarray(book.instrument, dtype=np.int32), categories=pd.Index(list(instruments))
-    )
-    is_open = book.close_time == OPEN_END
-    data = {
-        "trade_id": book.trade_id,
-        "trader_id": np.asarray(trader_ids, dtype=np.int64)[book.account],
-        "instrument": instrument,
-        "side": book.side,
-        "open_time": _utc(book.open_time),
-        "close_time": _utc(book.close_time, OPEN_END),
-        "open_price": book.open_price,
-        "close_price": np.where(is_open, np.nan, book.close_price),
-        "amount": book.amount,
-        "leverage": book.leverage,
-        "fee": book.fee,
-        "pnl": book.pnl,
-        "ret": book.ret,
-        "marked": book.marked,
-        "root_trade_id": _nullable_id(book.root_trade_id),
-        "parent_trade_id": _nullable_id(book.parent_trade_id),
-        "hop": book.hop,
-    }
-    # copy=False: no consolidation of same-dtype columns into 2-D blocks (a full copy)
-    return pd.DataFrame(data, copy=False)
+    # one builder for every trades table: the Arrow one that is written to trades.parquet
+    from ideaflow.results import _to_frame
+    from ideaflow.tables import book_table
+
+    return _to_frame(book_table(book, trader_ids, tuple(instruments)))
 
 
 def accounts_frame(metrics: AccountMetrics, trader_ids: np.ndarray) -> pd.DataFrame:
@@ -154,11 +126,7 @@ def daily_frame(
     account: np.ndarray, day: np.ndarray, pnl: np.ndarray, trader_ids: np.ndarray
 ) -> pd.DataFrame:
     """Sparse daily PnL: trader_id, day (UTC midnight timestamp), pnl."""
-    return pd.DataFrame(
-        {
-            "trader_id": np.asarray(trader_ids, dtype=np.int64)[account],
-            "day": _utc(np.asarray(day, dtype=np.int64) * NS_PER_DAY),
-            "pnl": pnl,
-        },
-        copy=False,
-    )
+    from ideaflow.results import _to_frame
+    from ideaflow.tables import daily_table
+
+    return _to_frame(daily_table(account, day, pnl, trader_ids))

@@ -17,10 +17,11 @@ import pandas as pd
 import pyarrow as pa
 
 from ideaflow.book import NO_TIME, AccountMetrics, Book, accounts_frame, trades_frame
-from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
+from ideaflow.data import NS_PER_DAY, Dataset
 from ideaflow.metrics import account_metrics, daily_pnl
 from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions
 from ideaflow.strategies.rebalance import Frame
+from ideaflow.tables import DAILY_SCHEMA, UTC_NS, book_table, daily_table
 
 
 def _utc(times: np.ndarray) -> pd.Series:
@@ -77,11 +78,10 @@ def strategy_book(frame: Frame, decisions: Decisions, actual: Book) -> Book:
     )
 
 
-# Arrow columns built straight from numpy, typed exactly as pandas -> Arrow would type
-# the DataFrames of `decisions_frame` / `ideaflow.book.trades_frame` (NaN and NaT become
-# nulls, categorical codes take the narrowest integer type), so the files are unchanged
-# while no pandas copy of a multi-million-row table is ever made.
-UTC_NS = pa.timestamp("ns", tz="UTC")
+# The decisions table is built straight from numpy, typed exactly as pandas -> Arrow
+# would type `decisions_frame` (NaN and NaT become nulls, categorical codes take the
+# narrowest integer type), so no pandas copy of a multi-million-row table is made.
+# Trades and daily tables come from `ideaflow.tables`, shared with the engine.
 
 
 def _f64(values: np.ndarray) -> pa.Array:
@@ -165,39 +165,15 @@ def decisions_table(frame: Frame, decisions: Decisions) -> pa.Table:
 
 
 def trades_table(frame: Frame, book: Book, decisions: Decisions) -> pa.Table:
-    """trades.parquet of a strategy book as Arrow (the columns of `book_trades_frame`)."""
+    """trades.parquet of a strategy book: `ideaflow.tables.book_table` (the schema of every
+    trades.parquet), with each account's positions under its subject's trader id."""
+    return book_table(book, _owner_ids(frame, decisions), tuple(frame.ds.instruments))
+
+
+def _owner_ids(frame: Frame, decisions: Decisions) -> np.ndarray:
+    """Trader id of the subject owning each account of the book."""
     _, account_subject = decisions.accounts(frame.n_subjects)
-    owner_ids = np.asarray(frame.ds.trader_ids[frame.subjects[account_subject]], dtype=np.int64)
-    is_open = book.close_time == OPEN_END
-    columns = {
-        "trade_id": _plain(book.trade_id, np.int64),
-        "trader_id": pa.array(owner_ids[book.account]),
-        "instrument": _categorical(book.instrument, tuple(frame.ds.instruments)),
-        "side": pa.array(book.side),
-        "open_time": _ts(book.open_time),
-        "close_time": _ts(book.close_time, OPEN_END),
-        "open_price": _f64(book.open_price),
-        "close_price": _f64(np.where(is_open, np.nan, book.close_price)),
-        "amount": _f64(book.amount),
-        "leverage": _f64(book.leverage),
-        "fee": _f64(book.fee),
-        "pnl": _f64(book.pnl),
-        "ret": _f64(book.ret),
-        "marked": pa.array(book.marked),
-        "root_trade_id": _nullable_ids(book.root_trade_id),
-        "parent_trade_id": _nullable_ids(book.parent_trade_id),
-        "hop": pa.array(book.hop),
-    }
-    return pa.table(columns)
-
-
-def daily_table(account: np.ndarray, day: np.ndarray, pnl: np.ndarray, trader_ids: np.ndarray):
-    """daily.parquet (trader_id, day, pnl) as Arrow, typed as `ideaflow.book.daily_frame`."""
-    ids = pa.array(np.asarray(trader_ids, dtype=np.int64)[account])
-    days = np.asarray(day, dtype=np.int64) * NS_PER_DAY
-    day_col = _ts(days)
-    del days
-    return pa.table({"trader_id": ids, "day": day_col, "pnl": _f64(pnl)})
+    return np.asarray(frame.ds.trader_ids[frame.subjects[account_subject]], dtype=np.int64)
 
 
 def decisions_frame(frame: Frame, decisions: Decisions) -> pd.DataFrame:
@@ -276,13 +252,12 @@ def _expanded_daily_table(
         out_ids[lo:hi] = ids[subject]
         out_day[lo:hi] = day[index].astype(np.int64) * NS_PER_DAY
         out_pnl[lo:hi] = pnl[index] * scale[subject]
-    return pa.table(
-        {
-            "trader_id": pa.array(out_ids),
-            "day": pa.array(out_day, type=pa.int64()).cast(UTC_NS),
-            "pnl": _f64(out_pnl),
-        }
-    )
+    columns = [
+        pa.array(out_ids),
+        pa.array(out_day, type=pa.int64()).cast(UTC_NS),
+        pa.array(out_pnl, type=pa.float64()),
+    ]
+    return pa.Table.from_arrays(columns, schema=DAILY_SCHEMA)
 
 
 def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pd.DataFrame, pa.Table]:
@@ -331,6 +306,4 @@ def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pd.D
 
 
 def book_trades_frame(frame: Frame, book: Book, decisions: Decisions) -> pd.DataFrame:
-    _, account_subject = decisions.accounts(frame.n_subjects)
-    owner_ids = frame.ds.trader_ids[frame.subjects[account_subject]]
-    return trades_frame(book, owner_ids, frame.ds.instruments)
+    return trades_frame(book, _owner_ids(frame, decisions), frame.ds.instruments)
