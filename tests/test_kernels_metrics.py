@@ -17,6 +17,8 @@ from ideaflow.kernels.metrics import (
     equity_at_nb,
     equity_index_nb,
     group_positions_nb,
+    lower_bound_nb,
+    upper_bound_nb,
 )
 
 END = np.iinfo(np.int64).max
@@ -156,3 +158,10 @@ def test_equity_index_sorts_closes_and_answers_at_or_before():
         np.array([1, 2, 4, 5, 2, 3], dtype=np.int64),
     )
     np.testing.assert_allclose(got, [100.0, 99.0, 99.0, 109.0, 50.0, 57.0])
+
+
+def test_bounds_on_a_sorted_slice():
+    values = np.array([9, 1, 3, 3, 5, 0], dtype=np.int64)  # the slice [1, 5) is sorted
+    assert [lower_bound_nb(values, 1, 5, x) for x in (0, 1, 3, 4, 6)] == [1, 1, 2, 4, 5]
+    assert [upper_bound_nb(values, 1, 5, x) for x in (0, 1, 3, 4, 6)] == [1, 2, 4, 4, 5]
+    assert lower_bound_nb(values.astype(np.int32), 2, 2, 3) == 2  # empty slice

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ideaflow.kernels.metrics import upper_bound_nb
+
 
 @njit(cache=True, nogil=True, parallel=True)
 def idea_flow_match_nb(
@@ -237,19 +239,6 @@ def cluster_entropy_nb(leaders_indptr, leaders, labels, n_labels):
     return entropy
 
 
-@njit(cache=True, nogil=True)
-def _count_at_or_before_nb(values, lo, hi, x):
-    """Number of values in the sorted slice values[lo:hi] that are <= x."""
-    start = lo
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if values[mid] <= x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo - start
-
-
 @njit(cache=True, nogil=True, parallel=True)
 def active_count_nb(indptr, starts_sorted, ends_sorted, query_group, query_time):
     """Number of intervals of a group active at a time (start <= t < end), per query.
@@ -264,7 +253,6 @@ def active_count_nb(indptr, starts_sorted, ends_sorted, query_group, query_time)
         lo = indptr[g]
         hi = indptr[g + 1]
         t = query_time[i]
-        out[i] = _count_at_or_before_nb(starts_sorted, lo, hi, t) - _count_at_or_before_nb(
-            ends_sorted, lo, hi, t
-        )
+        # started at or before t, minus ended at or before t (both counted from lo)
+        out[i] = upper_bound_nb(starts_sorted, lo, hi, t) - upper_bound_nb(ends_sorted, lo, hi, t)
     return out

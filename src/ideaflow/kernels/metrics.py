@@ -181,6 +181,30 @@ def _sort_events(times, deltas):
 
 
 @njit(cache=True, nogil=True)
+def lower_bound_nb(values, lo, hi, x):
+    """First position in the sorted slice values[lo:hi] whose value is >= x (hi: none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
+def upper_bound_nb(values, lo, hi, x):
+    """First position in the sorted slice values[lo:hi] whose value is > x (hi: none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if values[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+@njit(cache=True, nogil=True)
 def insertion_sort_pairs_nb(keys, values, m):
     """Stable in-place sort of the first m (key, value) pairs by key: for short runs,
     where it beats merge_sort_nb and allocates nothing."""
@@ -516,14 +540,7 @@ def equity_at_nb(indptr, times, cum, initial_equity, accounts, query_times):
         lo = indptr[a]
         hi = indptr[a + 1]
         t = query_times[i]
-        # number of closes with time <= t (binary search, side right)
-        left = lo
-        right = hi
-        while left < right:
-            mid = (left + right) >> 1
-            if times[mid] <= t:
-                left = mid + 1
-            else:
-                right = mid
+        # closes with time <= t come before `left`
+        left = upper_bound_nb(times, lo, hi, t)
         out[i] = initial_equity[a] + (cum[left - 1] if left > lo else 0.0)
     return out

@@ -21,18 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-
-@njit(cache=True, nogil=True)
-def _lower_bound(values, lo, hi, target):
-    """First position in values[lo:hi] (sorted) whose value is >= target (any dtype:
-    Numba compiles one version per array type)."""
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if values[mid] < target:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+from ideaflow.kernels.metrics import lower_bound_nb
 
 
 @njit(cache=True, nogil=True)
@@ -52,9 +41,9 @@ def single_vote_nb(
     """Vote (+1, -1 or 0) of one evaluator on one idea."""
     start = trader_indptr[evaluator]
     stop = trader_indptr[evaluator + 1]
-    lo = _lower_bound(pos_instrument, start, stop, instrument)
-    hi = _lower_bound(pos_instrument, lo, stop, instrument + 1)
-    j = _lower_bound(pos_open, lo, hi, time) - 1
+    lo = lower_bound_nb(pos_instrument, start, stop, instrument)
+    hi = lower_bound_nb(pos_instrument, lo, stop, instrument + 1)
+    j = lower_bound_nb(pos_open, lo, hi, time) - 1
     since = time - window_ns
     while j >= lo:
         if pos_open[j] >= since or pos_close[j] > time:
