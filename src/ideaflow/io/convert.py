@@ -29,6 +29,13 @@ def _null(table: NormTable, name: str, rows: np.ndarray | None) -> np.ndarray | 
     return column.null if rows is None else column.null[rows]
 
 
+def _end_times(table: NormTable, name: str, rows: np.ndarray | None) -> np.ndarray:
+    """An end-time column with nulls (still open, never ended) as OPEN_END."""
+    values = _take(table, name, rows)
+    missing = _null(table, name, rows)
+    return values if missing is None else np.where(missing, OPEN_END, values)
+
+
 def _sorted_order(
     primary: np.ndarray, secondary: np.ndarray, secondary_order: np.ndarray | None = None
 ) -> np.ndarray | None:
@@ -111,10 +118,7 @@ def build_dataset(
     # --- trades, sorted by (open_time, trade_id)
     trade_id = _take(trades, "trade_id", t_rows)
     open_time = _take(trades, "open_time", t_rows)
-    close_time = _take(trades, "close_time", t_rows)
-    close_null = _null(trades, "close_time", t_rows)
-    if close_null is not None:
-        close_time = np.where(close_null, OPEN_END, close_time)
+    close_time = _end_times(trades, "close_time", t_rows)
     close_price = _take(trades, "close_price", t_rows)
     price_null = _null(trades, "close_price", t_rows)
     if price_null is not None:
@@ -161,10 +165,7 @@ def build_dataset(
     if follows is not None:
         follower, leader = code_parts[1], code_parts[2]
         start = _take(follows, "start_time", f_rows)
-        end = _take(follows, "end_time", f_rows)
-        end_null = _null(follows, "end_time", f_rows)
-        if end_null is not None:
-            end = np.where(end_null, OPEN_END, end)
+        end = _end_times(follows, "end_time", f_rows)
         allocation = _take(follows, "allocation", f_rows)
         f_order = np.lexsort((follower, start, leader))
         follower, leader = follower[f_order], leader[f_order]
