@@ -177,6 +177,7 @@ def test_a_deferred_book_table_gives_the_headline_without_building_the_table(
         "mirror", {}, trades=Counting(book, TRADER_IDS, INSTRUMENTS), accounts=accounts
     )
     head = result.headline()
+    assert "trades=9" in repr(result)  # counted without building the table
     assert built == []
     # rows 5 and 7 are open; rows 0, 3, 6 are originals: singles 0, 3, 6; social the rest
     assert head["positions"] == 9

@@ -148,8 +148,10 @@ class BacktestResult:
         return f"BacktestResult(strategy={self.strategy!r}, {sizes})"
 
     def _rows(self, name: str) -> int:
-        value = self._given(name)
-        return value.num_rows if isinstance(value, pa.Table) else len(value)  # type: ignore[arg-type]
+        value = self._data[name]
+        if hasattr(value, "num_rows"):  # Arrow, or a deferred table: not built for a count
+            return int(value.num_rows)  # type: ignore[union-attr,arg-type]
+        return len(self._given(name))  # type: ignore[arg-type]
 
     def _given(self, name: str) -> pd.DataFrame | pa.Table | None:
         """The named table as given, a deferred one built (once) now."""

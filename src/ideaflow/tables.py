@@ -166,6 +166,11 @@ class DeferredBookTable:
     def __call__(self) -> pa.Table:
         return book_table(self.book, self.trader_ids, self.instruments)
 
+    @property
+    def num_rows(self) -> int:
+        """Rows of the table (one per position), without building it."""
+        return len(self.book)
+
     def select(self, names: Sequence[str]) -> pa.Table:
         """Only the columns `names` (TRADES_SCHEMA fields), in that order."""
         unknown = [n for n in names if n not in TRADES_SCHEMA.names]
