@@ -38,7 +38,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ideaflow.kernels.replay import MAX_COPIES, STATUS_OK, STATUS_TOO_MANY_COPIES
+from ideaflow.kernels.replay import (
+    MAX_COPIES,
+    STATUS_OK,
+    STATUS_TOO_MANY_COPIES,
+    copy_start_over_roots_nb,
+)
 
 
 @njit(cache=True, nogil=True)
@@ -358,13 +363,7 @@ def _fan_out_nb(
                 amount[k] = a * f_alloc[f] / e
                 k += 1
             f += 1
-    # copy ranges over all roots (inactive roots have none)
-    copy_start = np.empty(n_roots + 1, dtype=np.int64)
-    j = 0
-    for i in range(n_roots + 1):
-        if j < n_active and active[j] < i:
-            j += 1
-        copy_start[i] = act_start[j]
+    copy_start = copy_start_over_roots_nb(active, act_start, n_roots)
     return copy_start, acct, amount, skipped
 
 

@@ -310,6 +310,20 @@ def _run_events(
 
 
 @njit(cache=True, nogil=True)
+def copy_start_over_roots_nb(active, act_start, n_roots):
+    """Copy ranges over all roots from those of the active roots (`act_start`, positions
+    in `active`, ascending root indices): inactive roots have an empty range."""
+    n_active = active.shape[0]
+    copy_start = np.empty(n_roots + 1, dtype=np.int64)
+    j = 0
+    for i in range(n_roots + 1):
+        if j < n_active and active[j] < i:
+            j += 1
+        copy_start[i] = act_start[j]
+    return copy_start
+
+
+@njit(cache=True, nogil=True)
 def count_hop1_candidates_nb(active, root_trader, root_open_time, f_indptr, f_start, f_end):
     """Number of (active root, follow active at its open) pairs: the hop-1 copies when no
     leader is bankrupt. Sizes the copy arrays up front (growing them costs fresh memory)."""
@@ -452,13 +466,7 @@ def mirror_replay_nb(
             c_parent = _grow(c_parent, n, new_cap)
             c_hop = _grow(c_hop, n, new_cap)
         cap = new_cap
-    # copy ranges over all roots (inactive roots have none)
-    copy_start = np.empty(n_roots + 1, dtype=np.int64)
-    j = 0
-    for i in range(n_roots + 1):
-        if j < n_active and active[j] < i:
-            j += 1
-        copy_start[i] = act_start[j]
+    copy_start = copy_start_over_roots_nb(active, act_start, n_roots)
     return (
         copy_start,
         c_acct,
