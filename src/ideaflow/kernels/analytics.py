@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ideaflow.kernels.metrics import upper_bound_nb
+from ideaflow.kernels.metrics import lower_bound_nb, upper_bound_nb
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -151,14 +151,8 @@ def leader_correlation_nb(leaders_indptr, leaders, pnl_indptr, pnl_day, pnl_valu
 @njit(cache=True, nogil=True)
 def _in_sorted_nb(values, lo, hi, x):
     """Whether the sorted slice values[lo:hi] contains x (binary search)."""
-    end = hi
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if values[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < end and values[lo] == x
+    p = lower_bound_nb(values, lo, hi, x)
+    return p < hi and values[p] == x
 
 
 @njit(cache=True, nogil=True, parallel=True)
