@@ -90,21 +90,25 @@ def _group_by_leader(active, root_trader, f_indptr):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _gather_i64(values, index):
-    """values[index] (branch-free, so independent random loads overlap)."""
-    out = np.empty(index.shape[0], dtype=np.int64)
-    for p in prange(index.shape[0]):
-        out[p] = values[index[p]]
+def _open_times_by_leader(root_open_time, active, by_leader):
+    """Open times of the active roots in leader order (branch-free: the independent
+    random loads overlap)."""
+    out = np.empty(by_leader.shape[0], dtype=np.int64)
+    for p in prange(by_leader.shape[0]):
+        out[p] = root_open_time[active[by_leader[p]]]
     return out
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _plan_nb(t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_start, f_end):
     """Per active root (positions in `active`): follow rows active at its open, and how
-    many of them are credits. `t_by_leader[p]`: open time of root `by_leader[p]`."""
+    many of them are credits. `t_by_leader[p]`: open time of root `by_leader[p]`.
+
+    The counts are scattered straight into active order (4-byte stores, which do not
+    stall the loop the way random loads would; no leader-order temporaries)."""
     n = t_by_leader.shape[0]
-    rows_p = np.empty(n, dtype=np.int32)
-    cred_p = np.empty(n, dtype=np.int32)
+    n_rows = np.empty(n, dtype=np.int32)
+    n_cred = np.empty(n, dtype=np.int32)
     for code in prange(leaders.shape[0]):
         leader = leaders[code]
         f_lo = f_indptr[leader]
@@ -120,15 +124,17 @@ def _plan_nb(t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_sta
                     rows += 1
                     if f_lcode[f] >= 0:
                         cred += 1
-            rows_p[p] = rows
-            cred_p[p] = cred
-    n_rows = np.empty(n, dtype=np.int32)
-    n_cred = np.empty(n, dtype=np.int32)
-    for p in prange(n):
-        j = by_leader[p]
-        n_rows[j] = rows_p[p]
-        n_cred[j] = cred_p[p]
+            j = by_leader[p]
+            n_rows[j] = rows
+            n_cred[j] = cred
     return n_rows, n_cred
+
+
+@njit(cache=True, nogil=True)
+def _close_root(c, close_order, zero_order):
+    """Position in `active` of the c-th close the serial loop meets."""
+    n_close = close_order.shape[0]
+    return close_order[c] if c < n_close else zero_order[c - n_close]
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -155,35 +161,33 @@ def _credits_nb(
     `cred_start[c]..cred_start[c+1]`: the crediting followers' leader codes
     (`cred_acct`) and their allocations (`cred_value`, turned into amounts by the loop
     when the root opens). `open_dst[j]`: the first credit slot of active root j, -1 when
-    it never closes (its credits are never needed).
+    it never closes (its credits are never needed). Slots are int32: credits are
+    copies, and the copies were checked to fit int32 before this runs.
+
+    Only what the serial loop reads is laid out per close (fresh memory costs more than
+    the arithmetic here, so nothing is materialised twice).
     """
     n_active = active.shape[0]
-    n_close = close_order.shape[0]
-    n = n_close + zero_order.shape[0]
-    order = np.empty(n, dtype=np.int64)
-    order[:n_close] = close_order
-    order[n_close:] = zero_order
-    counts = np.empty(n, dtype=np.int64)
+    n = close_order.shape[0] + zero_order.shape[0]
     c_time = np.empty(n, dtype=np.int64)
     c_owner = np.empty(n, dtype=np.int32)
     c_pnl = np.empty(n, dtype=np.float64)
     c_rate = np.empty(n, dtype=np.float64)
-    c_open = np.empty(n, dtype=np.int64)
-    c_row = np.empty(n, dtype=np.int64)
+    cred_start = np.empty(n + 1, dtype=np.int32)
     for c in prange(n):
-        j = order[c]
+        j = _close_root(c, close_order, zero_order)
         r = active[j]
-        counts[c] = n_cred[j]
+        cred_start[c + 1] = n_cred[j]
         c_time[c] = close_time[r]
         c_owner[c] = lcode[root_trader[r]]
         c_pnl[c] = root_pnl[r]
         c_rate[c] = root_rate[r]
-        c_open[c] = root_open_time[r]
-        c_row[c] = f_indptr[root_trader[r]]
-    cred_start = _exclusive_scan(counts)
-    open_dst = np.full(n_active, -1, dtype=np.int64)
+    cred_start[0] = 0
+    for c in range(n):
+        cred_start[c + 1] += cred_start[c]
+    open_dst = np.full(n_active, -1, dtype=np.int32)
     for c in prange(n):
-        open_dst[order[c]] = cred_start[c]
+        open_dst[_close_root(c, close_order, zero_order)] = cred_start[c]
     cred_acct = np.empty(cred_start[n], dtype=np.int32)
     cred_value = np.empty(cred_start[n], dtype=np.float64)
     for c in prange(n):
@@ -191,8 +195,9 @@ def _credits_nb(
         k_end = cred_start[c + 1]
         if k == k_end:
             continue
-        t = c_open[c]
-        f = c_row[c]
+        r = active[_close_root(c, close_order, zero_order)]
+        t = root_open_time[r]
+        f = f_indptr[root_trader[r]]
         # the credits are the first n_cred rows with start <= t, end > t and a leading
         # follower, in row order
         while k < k_end:
@@ -321,6 +326,7 @@ def _fan_out_nb(
     f_end,
     f_alloc,
     n_roots,
+    f_lo,
 ):
     """Every copy of every active root, given the roots' sizing equities.
 
@@ -329,23 +335,25 @@ def _fan_out_nb(
     follow rows in (start_time, follower) order. Roots are taken in open order, so the
     copies are written sequentially (the follow rows, a few MB, are what is read at
     random; unlike the plan, which reads them once per leader, this pass would scatter
-    20 bytes per copy over hundreds of MB if it went by leader).
+    20 bytes per copy over hundreds of MB if it went by leader). `f_lo`: a dead int64
+    buffer of at least len(active) (reused for each root's first follow row: fresh
+    memory costs more than the pass).
     """
     n_active = active.shape[0]
-    made = np.empty(n_active, dtype=np.int64)
+    act_start = np.empty(n_active + 1, dtype=np.int64)
     skipped = 0
-    for j in prange(n_active):
+    made = 0
+    for j in range(n_active):
+        act_start[j] = made
         if src_equity[j] > 0.0:
-            made[j] = n_rows[j]
+            made += n_rows[j]
         else:
-            made[j] = 0
             skipped += n_rows[j]
-    act_start = _exclusive_scan(made)
-    f_lo = np.empty(n_active, dtype=np.int64)
+    act_start[n_active] = made
     for j in prange(n_active):
         f_lo[j] = f_indptr[root_trader[active[j]]]
-    acct = np.empty(act_start[n_active], dtype=np.int32)
-    amount = np.empty(act_start[n_active], dtype=np.float64)
+    acct = np.empty(made, dtype=np.int32)
+    amount = np.empty(made, dtype=np.float64)
     for j in prange(n_active):
         k = act_start[j]
         k_end = act_start[j + 1]
@@ -395,11 +403,7 @@ def mirror_replay_depth1_nb(
     f_lcode = np.empty(f_follower.shape[0], dtype=np.int32)
     for f in range(f_follower.shape[0]):
         f_lcode[f] = lcode[f_follower[f]]
-    # open times in leader order, gathered once (active is ascending: a streaming read)
-    act_time = np.empty(active.shape[0], dtype=np.int64)
-    for j in range(active.shape[0]):
-        act_time[j] = root_open_time[active[j]]
-    t_by_leader = _gather_i64(act_time, by_leader)
+    t_by_leader = _open_times_by_leader(root_open_time, active, by_leader)
     n_rows, n_cred = _plan_nb(
         t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_start, f_end
     )
@@ -474,5 +478,6 @@ def mirror_replay_depth1_nb(
         f_end,
         f_alloc,
         root_trader.shape[0],
+        t_by_leader,  # dead since the plan: holds each root's first follow row
     )
     return copy_start, acct, amount, acct.shape[0], skipped, STATUS_OK
