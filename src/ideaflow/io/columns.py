@@ -89,8 +89,10 @@ def _null_mask(arr: pa.ChunkedArray) -> np.ndarray | None:
     return np.asarray(arr.is_null().to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _plain_values(arr: pa.ChunkedArray, dtype: type, null: np.ndarray | None) -> np.ndarray:
-    """Values of a fixed-width column as numpy; null slots hold `fill`-like zeros.
+def _plain_values(
+    arr: pa.ChunkedArray, dtype: type, null: np.ndarray | None, fill: float = 0
+) -> np.ndarray:
+    """Values of a fixed-width column as numpy; null slots hold `fill`.
 
     With nulls, Arrow's `fill_null` + `to_numpy` would copy twice; reading the value
     buffers directly copies once (and not at all for one chunk without nulls).
@@ -102,7 +104,7 @@ def _plain_values(arr: pa.ChunkedArray, dtype: type, null: np.ndarray | None) ->
         for chunk in arr.chunks
     ]
     values = np.concatenate(pieces) if pieces else np.empty(0, dtype=dtype)
-    values[null] = 0
+    values[null] = fill
     return values
 
 
@@ -131,13 +133,12 @@ def _float_chunk(arr: pa.ChunkedArray, nullable: bool) -> tuple[np.ndarray, np.n
     null = _null_mask(arr)
     if arr.type != pa.float64():
         arr = arr.cast(pa.float64(), safe=False)
-    values = _plain_values(arr, np.float64, null)
-    if null is not None:
-        values[null] = np.nan
+    values = _plain_values(arr, np.float64, null, fill=np.nan)
     if nullable:
+        # null slots hold NaN, so this mask covers them and the NaNs of the data
         nan = np.isnan(values)
         if nan.any():
-            null = nan if null is None else (null | nan)
+            null = nan
     return values, null
 
 

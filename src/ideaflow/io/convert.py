@@ -7,6 +7,7 @@ result is read-only (see `_freeze`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,20 +30,39 @@ def _null(table: NormTable, name: str, rows: np.ndarray | None) -> np.ndarray | 
     return column.null if rows is None else column.null[rows]
 
 
+def _filled(values: np.ndarray, missing: np.ndarray | None, fill: float) -> np.ndarray:
+    """`values` with `fill` where `missing`, in place when `values` is writable.
+
+    A writable array is a copy made for this dataset: by `_take` (kept rows) or while
+    normalising a column with nulls (`build_dataset` takes the checked columns over).
+    Zero-copy views of Arrow buffers, possibly shared with the caller's frames, are
+    read-only and get copied. Filling in place spares a full-size copy per column (80 MB
+    of fresh memory on 10 million trades).
+    """
+    if missing is None:
+        return values
+    if not values.flags.writeable:
+        return np.where(missing, fill, values)
+    values[missing] = fill
+    return values
+
+
 def _end_times(table: NormTable, name: str, rows: np.ndarray | None) -> np.ndarray:
     """An end-time column with nulls (still open, never ended) as OPEN_END."""
-    values = _take(table, name, rows)
-    missing = _null(table, name, rows)
-    return values if missing is None else np.where(missing, OPEN_END, values)
+    return _filled(_take(table, name, rows), _null(table, name, rows), OPEN_END)
 
 
 def _sorted_order(
-    primary: np.ndarray, secondary: np.ndarray, secondary_order: np.ndarray | None = None
+    primary: np.ndarray,
+    secondary: np.ndarray,
+    secondary_order: Callable[[], np.ndarray | None] | None = None,
 ) -> np.ndarray | None:
     """Order by (primary, secondary); None when already in that order (the common case).
 
-    `secondary_order` (rows by ascending unique secondary key) turns the two-key sort into
-    one stable sort, about twice as fast as `lexsort` on 10 million rows.
+    `secondary_order` gives the rows by ascending unique secondary key (or None), which
+    turns the two-key sort into one stable sort, about twice as fast as `lexsort` on 10
+    million rows. It is a callable, asked only when a sort is needed: in the common case
+    that spares building it (an 80 MB index array on 10 million rows).
     """
     if primary.size < 2:
         return None
@@ -51,9 +71,24 @@ def _sorted_order(
         ties = np.flatnonzero(later == earlier)
         if ties.size == 0 or bool((secondary[ties + 1] > secondary[ties]).all()):
             return None
-    if secondary_order is not None:
-        return secondary_order[np.argsort(primary[secondary_order], kind="stable")]
+    by_secondary = secondary_order() if secondary_order is not None else None
+    if by_secondary is not None:
+        return by_secondary[np.argsort(primary[by_secondary], kind="stable")]
     return np.lexsort((secondary, primary))
+
+
+def _follow_order(leader: np.ndarray, start: np.ndarray, follower: np.ndarray) -> np.ndarray:
+    """Rows by (leader, start, follower), ties in row order: `np.lexsort` of the three.
+
+    Start times are usually all distinct; then a stable sort by start already orders by
+    (start, follower), and a stable sort by leader on top completes the order: two plain
+    sorts, about twice as fast as the three-key lexsort on a million follows.
+    """
+    by_start = np.argsort(start, kind="stable")
+    starts = start[by_start]
+    if bool((starts[1:] == starts[:-1]).any()):
+        by_start = np.lexsort((follower, start))
+    return by_start[np.argsort(leader[by_start], kind="stable")]
 
 
 def _remap_strings(
@@ -68,13 +103,19 @@ def _remap_strings(
         column = table.cols["instrument"]
         assert column is not None and column.categories is not None
         codes = column.values if rows is None else column.values[rows]
-        counts = np.bincount(codes, minlength=len(column.categories))
-        used_names.update(n for n, c in zip(column.categories, counts) if c)
+        # marks rather than np.bincount, which would first copy the int32 codes to int64;
+        # the extra last slot is where a code -1 (null, never kept) would land
+        used = np.zeros(len(column.categories) + 1, dtype=bool)
+        used[codes] = True
+        used_names.update(n for n, u in zip(column.categories, used) if u)
         locals_.append((codes, column.categories))
     names = tuple(sorted(used_names))
     lookup = {n: i for i, n in enumerate(names)}
     remapped = []
     for codes, categories in locals_:
+        if categories == list(names):
+            remapped.append(codes)  # already coded in the union (the usual case): no copy
+            continue
         mapping = np.array([lookup.get(n, -1) for n in categories] + [-1], dtype=np.int32)
         remapped.append(mapping[codes])
     return names, remapped
@@ -86,7 +127,10 @@ def build_dataset(
     initial_equity: float,
     meta: dict[str, Any],
 ) -> Dataset:
-    """Assemble the Dataset from checked tables; `keep[table]` masks kept rows (absent = all)."""
+    """Assemble the Dataset from checked tables; `keep[table]` masks kept rows (absent = all).
+
+    Takes `result` over: columns it owns may be changed in place (see `_filled`).
+    """
     trades = result.tables["trades"]
     follows = result.tables.get("follows")
     prices = result.tables.get("prices")
@@ -107,9 +151,7 @@ def build_dataset(
         id_arrays += [_take(follows, "follower_id", f_rows), _take(follows, "leader_id", f_rows)]
     if accounts is not None:
         id_arrays.append(_take(accounts, "trader_id", a_rows))
-    trader_ids, all_codes = dense_codes(np.concatenate(id_arrays))
-    bounds = np.cumsum([0] + [a.shape[0] for a in id_arrays])
-    code_parts = [all_codes[bounds[i] : bounds[i + 1]] for i in range(len(id_arrays))]
+    trader_ids, code_parts = dense_codes(id_arrays)
     n_traders = trader_ids.shape[0]
 
     # --- instruments: dense codes over trades and prices
@@ -119,10 +161,9 @@ def build_dataset(
     trade_id = _take(trades, "trade_id", t_rows)
     open_time = _take(trades, "open_time", t_rows)
     close_time = _end_times(trades, "close_time", t_rows)
-    close_price = _take(trades, "close_price", t_rows)
-    price_null = _null(trades, "close_price", t_rows)
-    if price_null is not None:
-        close_price = np.where(price_null, np.nan, close_price)
+    close_price = _filled(
+        _take(trades, "close_price", t_rows), _null(trades, "close_price", t_rows), np.nan
+    )
     parent_row = result.parent_row
     if parent_row is None:
         parent = np.full(trade_id.shape[0], -1, dtype=np.int64)
@@ -132,12 +173,17 @@ def build_dataset(
         new_position = np.cumsum(keep["trades"]) - 1
         kept_parent = parent_row[t_rows]
         parent = np.where(kept_parent >= 0, new_position[np.maximum(kept_parent, 0)], -1)
-    id_order = None
-    if result.trade_index is not None:
-        id_order = result.trade_index.id_order()
-        if id_order is not None and t_rows is not None:
+
+    def id_order() -> np.ndarray | None:
+        """Kept trades by ascending trade_id, when the id index knows it."""
+        if result.trade_index is None:
+            return None
+        by_id = result.trade_index.id_order()
+        if by_id is not None and t_rows is not None:
             kept = keep["trades"]
-            id_order = (np.cumsum(kept) - 1)[id_order[kept[id_order]]]
+            by_id = (np.cumsum(kept) - 1)[by_id[kept[by_id]]]
+        return by_id
+
     order = _sorted_order(open_time, trade_id, id_order)
     columns = {
         "trade_id": trade_id,
@@ -167,7 +213,7 @@ def build_dataset(
         start = _take(follows, "start_time", f_rows)
         end = _end_times(follows, "end_time", f_rows)
         allocation = _take(follows, "allocation", f_rows)
-        f_order = np.lexsort((follower, start, leader))
+        f_order = _follow_order(leader, start, follower)
         follower, leader = follower[f_order], leader[f_order]
         start, end, allocation = start[f_order], end[f_order], allocation[f_order]
     else:
@@ -187,10 +233,8 @@ def build_dataset(
 
     # --- prices, sorted by (instrument, time), CSR by instrument
     price_arrays = None
-    data_end = int(open_time.max())
-    closed = close_time[close_time != OPEN_END]
-    if closed.size:
-        data_end = max(data_end, int(closed.max()))
+    # the latest close, open trades left out (a masked max: no copy of the closed times)
+    data_end = int(np.max(close_time, where=close_time != OPEN_END, initial=open_time.max()))
     if prices is not None and p_instr:
         instrument = p_instr[0]
         time = _take(prices, "time", p_rows)

@@ -6,6 +6,8 @@ search beats hashing 10 million keys; pandas' hash table is the general fallback
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -103,16 +105,33 @@ class IdIndex:
         return pos
 
 
-def dense_codes(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sorted unique ids, int32 code of every id) — codes follow id order."""
-    dense = _dense_span(ids, ids.shape[0])
-    if dense is not None:
-        lo, span = dense
-        offsets = ids - lo
-        present = np.zeros(span, dtype=bool)
-        present[offsets] = True
-        rank = np.cumsum(present, dtype=np.int64) - 1
-        uniques = np.flatnonzero(present).astype(np.int64) + lo
-        return uniques, rank[offsets].astype(np.int32)
-    codes, uniques = pd.factorize(ids, sort=True)
-    return np.asarray(uniques, dtype=np.int64), codes.astype(np.int32)
+def dense_codes(parts: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """(sorted unique ids over all parts, int32 codes of every part) — codes follow id order.
+
+    The parts are coded where they are, not concatenated: on 10 million trades the
+    concatenation, the offsets and an int64 code array would each take ~100 MB of fresh
+    memory, and touching fresh memory is what such passes cost. When the ids are
+    non-negative and a table from 0 fits the dense budget, ids index it directly (no
+    offsets at all).
+    """
+    n_total = sum(part.shape[0] for part in parts)
+    filled = [part for part in parts if part.size]
+    if filled:
+        lo = min(int(part.min()) for part in filled)
+        hi = max(int(part.max()) for part in filled)
+        budget = _DENSE_FACTOR * n_total + _DENSE_SLACK
+        if hi - lo + 1 <= budget:
+            base = 0 if 0 <= lo and hi < budget else lo
+            present = np.zeros(hi - base + 1, dtype=bool)
+            for part in filled:
+                present[part if base == 0 else part - base] = True
+            rank = (np.cumsum(present, dtype=np.int64) - 1).astype(np.int32)
+            uniques = np.flatnonzero(present).astype(np.int64) + base
+            codes = [rank[part if base == 0 else part - base] for part in parts]
+            return uniques, codes
+    codes_all, uniques = pd.factorize(np.concatenate(parts), sort=True)
+    bounds = np.cumsum([0] + [part.shape[0] for part in parts])
+    codes_all = codes_all.astype(np.int32)
+    return np.asarray(uniques, dtype=np.int64), [
+        codes_all[bounds[i] : bounds[i + 1]] for i in range(len(parts))
+    ]
