@@ -14,7 +14,7 @@ from ideaflow.kernels.accounting import (
     last_price_at_nb,
     position_pnl_nb,
 )
-from ideaflow.kernels.fanout import assemble_depth1_book_nb, mirror_replay_depth1_nb
+from ideaflow.kernels.fanout import mirror_replay_depth1_nb
 from ideaflow.kernels.order import close_order_nb
 from ideaflow.kernels.replay import (
     STATUS_OK,
@@ -124,71 +124,18 @@ def _run(trader, open_time, close_time, amount, pnl, follows, n_traders, depth=1
     )
     out = mirror_replay_nb(*args, np.int64(depth), np.int64(capacity))
     if depth == 1:
-        # the engine's depth-1 path must give the general kernel's book bit for bit
-        _assert_depth1_matches(args, out, mirror_replay_depth1_nb(*args))
+        # the engine's depth-1 path must give the general kernel's copies bit for bit
+        _assert_depth1_matches(out, mirror_replay_depth1_nb(*args))
     return out
 
 
-def _assert_depth1_matches(args, general, fast):
-    """The depth-1 kernel's copy ranges and counts, and the book its assembly writes,
-    equal the general kernel's (every column, bit for bit)."""
-    copy_start, src_equity, n, skipped, status = fast
+def _assert_depth1_matches(general, fast):
+    copy_start, acct, amount, n, skipped, status = fast
     assert status == general[7] == STATUS_OK
     assert n == general[5] and skipped == general[6]
     np.testing.assert_array_equal(copy_start, general[0])
-    active, trader, open_time, amount, pnl = args[:5]
-    close_time, f_indptr, f_follower, _, f_end, f_alloc = args[8:14]
-    n_roots = trader.shape[0]
-    valued = close_time != END
-    roots = (
-        np.arange(n_roots, dtype=np.int64) * 3 + 7,
-        trader,
-        np.arange(n_roots, dtype=np.int32) % 3,
-        np.where(np.arange(n_roots) % 2 == 0, 1, -1).astype(np.int8),
-        open_time,
-        close_time,
-        np.full(n_roots, 1.5),
-        np.where(valued, 1.6, np.nan),
-        amount,
-        np.full(n_roots, 2.0),
-        amount * 0.003,  # fees scale with the copy amount
-        pnl,
-        np.zeros(n_roots, dtype=np.bool_),
-    )
-    gross = pnl / np.maximum(amount, 1e-300) + 0.003
-    groups = np.flatnonzero(np.diff(open_time)) + 1
-    group_start = np.concatenate(([0], groups, [n_roots])).astype(np.int64)
-    first_id = np.int64(3 * n_roots + 10)
-    expected = assemble_mirror_book_nb(
-        group_start,
-        general[0],
-        roots,
-        gross,
-        valued,
-        general[1][:n],
-        general[2][:n],
-        np.empty(0, dtype=np.int32),
-        np.empty(0, dtype=np.int8),
-        first_id,
-    )
-    got = assemble_depth1_book_nb(
-        group_start,
-        copy_start,
-        roots,
-        gross,
-        valued,
-        active,
-        src_equity,
-        f_indptr,
-        f_follower,
-        f_end,
-        f_alloc,
-        first_id,
-    )
-    assert len(got) == len(expected) == 17
-    for column, want in zip(got, expected, strict=True):
-        assert column.dtype == want.dtype
-        np.testing.assert_array_equal(column, want)
+    np.testing.assert_array_equal(acct, general[1][:n])
+    np.testing.assert_array_equal(amount, general[2][:n])
 
 
 def test_mirror_kernel_sizes_with_realised_equity_and_closes_first():
@@ -302,7 +249,9 @@ def test_assemble_orders_roots_then_copies_per_open_time():
     copy_start = np.array([0, 1, 1, 3], dtype=np.int64)
     group_start = np.array([0, 2, 3], dtype=np.int64)
     ones = np.ones(n_roots)
-    roots = (
+    out = assemble_mirror_book_nb(
+        group_start,
+        copy_start,
         np.array([10, 11, 12], dtype=np.int64),
         np.array([0, 1, 0], dtype=np.int32),
         np.zeros(n_roots, dtype=np.int32),
@@ -316,11 +265,6 @@ def test_assemble_orders_roots_then_copies_per_open_time():
         np.array([5.0, 0.0, 20.0]),
         np.array([5.0, 0.0, 0.0]),
         np.zeros(n_roots, dtype=np.bool_),
-    )
-    out = assemble_mirror_book_nb(
-        group_start,
-        copy_start,
-        roots,
         np.array([0.1, 0.0, 0.1]),
         np.array([True, False, True]),
         np.array([2, 2, 3], dtype=np.int32),

@@ -73,7 +73,7 @@ from ideaflow.kernels.accounting import (
     copy_rates_nb,
     last_price_at_nb,
 )
-from ideaflow.kernels.fanout import assemble_depth1_book_nb, mirror_replay_depth1_nb
+from ideaflow.kernels.fanout import mirror_replay_depth1_nb
 from ideaflow.kernels.order import close_order_nb
 from ideaflow.kernels.replay import (
     STATUS_OK,
@@ -394,7 +394,11 @@ def _replay_mirror(
         kernel_started = time.perf_counter()
         if depth == 1:
             with threads_for(n_roots):
-                copy_start, src_equity, n_copies, skipped, status = mirror_replay_depth1_nb(*inputs)
+                copy_start, c_acct, c_amount, n_copies, skipped, status = mirror_replay_depth1_nb(
+                    *inputs
+                )
+            c_parent = np.empty(0, dtype=np.int32)
+            c_hop = np.empty(0, dtype=np.int8)
         else:
             hop1 = count_hop1_candidates_nb(
                 active, cols["trader"], open_time, f.leader_indptr, f.start_time, f.end_time
@@ -411,8 +415,7 @@ def _replay_mirror(
                 skipped,
                 status,
             ) = mirror_replay_nb(*inputs, np.int64(depth), np.int64(capacity))
-        # the replay kernels alone (the rest of the stage prepares their inputs); at
-        # depth 1 they size the copies, which the book stage writes
+        # the replay kernels alone (the rest of the stage prepares their inputs)
         stages.timings["replay_kernel"] = time.perf_counter() - kernel_started
         if status != STATUS_OK:
             raise IdeaflowError(
@@ -432,51 +435,31 @@ def _replay_mirror(
         else:
             group_start = np.zeros(1, dtype=np.int64)
         first_copy_id = int(t.trade_id.max()) + 1 if len(t) else 0
-        roots = (
-            cols["trade_id"],
-            cols["trader"],
-            cols["instrument"],
-            cols["side"],
-            open_time,
-            close_time,
-            cols["open_price"],
-            cols["close_price"],
-            cols["amount"],
-            cols["leverage"],
-            cols["fee"],
-            pnl,
-            marked,
-        )
         with threads_for(n_roots + n_copies):
-            if depth == 1:
-                # the copies are written here, once, straight from their follow rows
-                columns = assemble_depth1_book_nb(
-                    group_start,
-                    copy_start,
-                    roots,
-                    gross,
-                    valued,
-                    active,
-                    src_equity,
-                    f.leader_indptr,
-                    f.follower,
-                    f.end_time,
-                    f.allocation,
-                    np.int64(first_copy_id),
-                )
-            else:
-                columns = assemble_mirror_book_nb(
-                    group_start,
-                    copy_start,
-                    roots,
-                    gross,
-                    valued,
-                    c_acct,
-                    c_amount,
-                    c_parent,
-                    c_hop,
-                    np.int64(first_copy_id),
-                )
+            columns = assemble_mirror_book_nb(
+                group_start,
+                copy_start,
+                cols["trade_id"],
+                cols["trader"],
+                cols["instrument"],
+                cols["side"],
+                open_time,
+                close_time,
+                cols["open_price"],
+                cols["close_price"],
+                cols["amount"],
+                cols["leverage"],
+                cols["fee"],
+                pnl,
+                marked,
+                gross,
+                valued,
+                c_acct,
+                c_amount,
+                c_parent,
+                c_hop,
+                np.int64(first_copy_id),
+            )
         book = Book(*columns)
     counts = _trade_counts(ds)
     counts.update(

@@ -25,15 +25,12 @@ the copies received by leaders are its "credits".
    credits' allocations into amounts; at a close it credits the owner's PnL and the
    credits' `amount * rate`. Closes come before opens at equal times; a root opening
    and closing at the same instant closes after every open of that instant;
-5. `_copy_ranges`: each root's range of copies (roots of bankrupt leaders make none
-   and are counted as skipped).
+5. `_fan_out_nb` (parallel over roots in open order): every copy, written
+   sequentially (roots of bankrupt leaders make none and are counted as skipped).
 
-The copies themselves are not materialised here: `assemble_depth1_book_nb` writes each
-one once, straight into the book, from its follow row and its root's sizing equity
-(parallel over open times). Credits and copies use the same expression in the same
-order, so copy amounts and the equities they feed are those of `replay.mirror_replay_nb`
-at depth 1, bit for bit (the tests check the books against it and against a pure-Python
-reference).
+Credits and copies use the same expression in the same order, so copy amounts and the
+equities they feed are those of `replay.mirror_replay_nb` at depth 1, bit for bit (the
+tests check this against it and against a pure-Python reference).
 """
 
 from __future__ import annotations
@@ -41,15 +38,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ideaflow.kernels.metrics import lower_bound_nb
 from ideaflow.kernels.replay import (
     MAX_COPIES,
     STATUS_OK,
     STATUS_TOO_MANY_COPIES,
-    book_columns_nb,
     copy_start_over_roots_nb,
-    put_copy_nb,
-    put_root_nb,
 )
 
 
@@ -320,10 +313,32 @@ def size_roots_nb(
     return src_equity
 
 
-@njit(cache=True, nogil=True)
-def _copy_ranges(active, n_rows, src_equity, n_roots):
-    """Copy ranges over all roots (a root of a bankrupt leader makes none), and the
-    copies skipped because the leader's equity was <= 0."""
+@njit(cache=True, nogil=True, parallel=True)
+def _fan_out_nb(
+    active,
+    root_trader,
+    root_open_time,
+    root_amount,
+    n_rows,
+    src_equity,
+    f_indptr,
+    f_follower,
+    f_end,
+    f_alloc,
+    n_roots,
+    f_lo,
+):
+    """Every copy of every active root, given the roots' sizing equities.
+
+    Returns (copy_start over all `n_roots` roots, copy account, copy amount, copies
+    skipped because the leader's equity was <= 0). Copies of a root follow its leader's
+    follow rows in (start_time, follower) order. Roots are taken in open order, so the
+    copies are written sequentially (the follow rows, a few MB, are what is read at
+    random; unlike the plan, which reads them once per leader, this pass would scatter
+    20 bytes per copy over hundreds of MB if it went by leader). `f_lo`: a dead int64
+    buffer of at least len(active) (reused for each root's first follow row: fresh
+    memory costs more than the pass).
+    """
     n_active = active.shape[0]
     act_start = np.empty(n_active + 1, dtype=np.int64)
     skipped = 0
@@ -335,86 +350,29 @@ def _copy_ranges(active, n_rows, src_equity, n_roots):
         else:
             skipped += n_rows[j]
     act_start[n_active] = made
-    return copy_start_over_roots_nb(active, act_start, n_roots), skipped
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def assemble_depth1_book_nb(
-    group_start,
-    copy_start,
-    roots,
-    r_gross,
-    r_valued,
-    active,
-    src_equity,
-    f_indptr,
-    f_follower,
-    f_end,
-    f_alloc,
-    first_copy_id,
-):
-    """The depth-1 book, each copy written straight from its follow row.
-
-    As `replay.assemble_mirror_book_nb` (same rows, ids, fees and PnL; `roots` its root
-    columns trade_id to marked as a tuple), but the copies' accounts and amounts are not
-    read from arrays made by the replay: a root's copies are its leader's follow rows
-    active at its open, in row order, with `amount = root amount * allocation / E_L`
-    (`src_equity`, by position in `active`) — the expression the replay's credits use,
-    so the amounts are the same bit for bit. Writing the copies once, into the book,
-    saves a pass and 12 bytes per copy of fresh memory.
-    """
-    n_roots = roots[0].shape[0]
-    out = book_columns_nb(n_roots + copy_start[n_roots])
-    r_trade_id = roots[0]
-    r_trader = roots[1]
-    r_open_time = roots[4]
-    r_amount = roots[8]
-    r_fee = roots[10]
-    n_groups = group_start.shape[0] - 1
-    for g in prange(n_groups):
-        r_lo = group_start[g]
-        r_hi = group_start[g + 1]
-        p = r_lo + copy_start[r_lo]
-        for r in range(r_lo, r_hi):
-            put_root_nb(out, roots, p, r)
-            p += 1
-        if copy_start[r_hi] == copy_start[r_lo]:
+    for j in prange(n_active):
+        f_lo[j] = f_indptr[root_trader[active[j]]]
+    acct = np.empty(made, dtype=np.int32)
+    amount = np.empty(made, dtype=np.float64)
+    for j in prange(n_active):
+        k = act_start[j]
+        k_end = act_start[j + 1]
+        if k == k_end:
             continue
-        # roots with copies are active: walk `active` alongside
-        j = lower_bound_nb(active, 0, active.shape[0], r_lo)
-        for r in range(r_lo, r_hi):
-            k = copy_start[r]
-            k_end = copy_start[r + 1]
-            if k == k_end:
-                continue
-            while active[j] < r:
-                j += 1
-            a = r_amount[r]
-            e = src_equity[j]
-            t = r_open_time[r]
-            f = f_indptr[r_trader[r]]
-            # the first rows with start <= t and end > t, in row order
-            while k < k_end:
-                if f_end[f] > t:
-                    amount = a * f_alloc[f] / e
-                    put_copy_nb(
-                        out,
-                        roots,
-                        p,
-                        r,
-                        first_copy_id + k,
-                        f_follower[f],
-                        amount,
-                        r_fee[r] * amount / a,
-                        r_trade_id[r],
-                        1,
-                        r_gross[r],
-                        r_valued[r],
-                    )
-                    k += 1
-                    p += 1
-                f += 1
-    return out
+        i = active[j]
+        t = root_open_time[i]
+        e = src_equity[j]
+        a = root_amount[i]
+        f = f_lo[j]
+        # the first n_rows[j] rows with start <= t and end > t, in row order
+        while k < k_end:
+            if f_end[f] > t:
+                acct[k] = f_follower[f]
+                amount[k] = a * f_alloc[f] / e
+                k += 1
+            f += 1
+    copy_start = copy_start_over_roots_nb(active, act_start, n_roots)
+    return copy_start, acct, amount, skipped
 
 
 @njit(cache=True, nogil=True)
@@ -436,10 +394,9 @@ def mirror_replay_depth1_nb(
     initial_equity,
 ):
     """The depth-1 mirror replay; inputs as `replay.mirror_replay_nb` (without depth and
-    capacity). Returns (copy_start over all roots, sizing equity of each active root,
-    n_copies, skipped_bankrupt, status) with status `STATUS_TOO_MANY_COPIES` (and no
-    copies) when the copies would not fit int32 positions; `assemble_depth1_book_nb`
-    writes the copies."""
+    capacity). Returns (copy_start over all roots, copy account, copy amount, n_copies,
+    skipped_bankrupt, status) with status `STATUS_TOO_MANY_COPIES` (and no copies) when
+    the copies would not fit int32 positions."""
     lcode, leaders, open_leader, by_start, by_leader = _group_by_leader(
         active, root_trader, f_indptr
     )
@@ -456,6 +413,7 @@ def mirror_replay_depth1_nb(
     if total > MAX_COPIES:
         return (
             np.zeros(root_trader.shape[0] + 1, dtype=np.int64),
+            np.empty(0, dtype=np.int32),
             np.empty(0, dtype=np.float64),
             0,
             0,
@@ -508,5 +466,18 @@ def mirror_replay_depth1_nb(
         cred_value,
         open_dst,
     )
-    copy_start, skipped = _copy_ranges(active, n_rows, src_equity, root_trader.shape[0])
-    return copy_start, src_equity, copy_start[-1], skipped, STATUS_OK
+    copy_start, acct, amount, skipped = _fan_out_nb(
+        active,
+        root_trader,
+        root_open_time,
+        root_amount,
+        n_rows,
+        src_equity,
+        f_indptr,
+        f_follower,
+        f_end,
+        f_alloc,
+        root_trader.shape[0],
+        t_by_leader,  # dead since the plan: holds each root's first follow row
+    )
+    return copy_start, acct, amount, acct.shape[0], skipped, STATUS_OK

@@ -479,85 +479,23 @@ def mirror_replay_nb(
     )
 
 
-@njit(cache=True, nogil=True)
-def book_columns_nb(n):
-    """Empty book columns for n positions (the order of `ideaflow.book.Book`)."""
-    return (
-        np.empty(n, dtype=np.int64),  # trade_id
-        np.empty(n, dtype=np.int32),  # account
-        np.empty(n, dtype=np.int32),  # instrument
-        np.empty(n, dtype=np.int8),  # side
-        np.empty(n, dtype=np.int64),  # open_time
-        np.empty(n, dtype=np.int64),  # close_time
-        np.empty(n, dtype=np.float64),  # open_price
-        np.empty(n, dtype=np.float64),  # close_price
-        np.empty(n, dtype=np.float64),  # amount
-        np.empty(n, dtype=np.float64),  # leverage
-        np.empty(n, dtype=np.float64),  # fee
-        np.empty(n, dtype=np.float64),  # pnl
-        np.empty(n, dtype=np.float64),  # ret
-        np.empty(n, dtype=np.bool_),  # marked
-        np.empty(n, dtype=np.int64),  # root_trade_id
-        np.empty(n, dtype=np.int64),  # parent_trade_id
-        np.empty(n, dtype=np.int16),  # hop
-    )
-
-
-@njit(cache=True, nogil=True)
-def put_root_nb(out, roots, p, r):
-    """Write root r (`roots`: the columns taken by `assemble_mirror_book_nb`, trade_id
-    to marked) as book row p."""
-    out[0][p] = roots[0][r]
-    out[1][p] = roots[1][r]
-    out[2][p] = roots[2][r]
-    out[3][p] = roots[3][r]
-    out[4][p] = roots[4][r]
-    out[5][p] = roots[5][r]
-    out[6][p] = roots[6][r]
-    out[7][p] = roots[7][r]
-    out[8][p] = roots[8][r]
-    out[9][p] = roots[9][r]
-    out[10][p] = roots[10][r]
-    out[11][p] = roots[11][r]
-    out[12][p] = roots[11][r] / roots[8][r]
-    out[13][p] = roots[12][r]
-    out[14][p] = -1
-    out[15][p] = -1
-    out[16][p] = 0
-
-
-@njit(cache=True, nogil=True)
-def put_copy_nb(
-    out, roots, p, r, trade_id, account, amount, fee, parent_trade_id, hop, gross, valued
-):
-    """Write a copy of root r as book row p: the root's instrument, side, times, prices,
-    leverage and mark; its own id, account, amount, fee, parent and hop; PnL
-    `amount * gross - fee` (0 when the root has no exit price)."""
-    pnl = amount * gross - fee if valued else 0.0
-    out[0][p] = trade_id
-    out[1][p] = account
-    out[2][p] = roots[2][r]
-    out[3][p] = roots[3][r]
-    out[4][p] = roots[4][r]
-    out[5][p] = roots[5][r]
-    out[6][p] = roots[6][r]
-    out[7][p] = roots[7][r]
-    out[8][p] = amount
-    out[9][p] = roots[9][r]
-    out[10][p] = fee
-    out[11][p] = pnl
-    out[12][p] = pnl / amount
-    out[13][p] = roots[12][r]
-    out[14][p] = roots[0][r]
-    out[15][p] = parent_trade_id
-    out[16][p] = hop
-
-
 @njit(cache=True, nogil=True, parallel=True)
 def assemble_mirror_book_nb(
     group_start,
     copy_start,
-    roots,
+    r_trade_id,
+    r_trader,
+    r_instrument,
+    r_side,
+    r_open_time,
+    r_close_time,
+    r_open_price,
+    r_close_price,
+    r_amount,
+    r_leverage,
+    r_fee,
+    r_pnl,
+    r_marked,
     r_gross,
     r_valued,
     c_acct,
@@ -575,16 +513,28 @@ def assemble_mirror_book_nb(
     A copy's fee is its parent's fee scaled by amount / parent amount; its PnL
     `amount * gross - fee` (`r_gross` = side * leverage * (exit / open - 1)), 0 for a
     root without exit price (`r_valued` false). `c_parent` / `c_hop` are empty for
-    depth 1 (parent = root, hop 1). `roots`: the root columns as a tuple, in `Book`
-    order from trade_id to marked (account = trader; ret is derived).
+    depth 1 (parent = root, hop 1).
     """
-    n_roots = roots[0].shape[0]
-    out = book_columns_nb(n_roots + copy_start[n_roots])
-    r_trade_id = roots[0]
-    r_amount = roots[8]
-    r_fee = roots[10]
-    amount = out[8]
-    fee = out[10]
+    n_roots = r_trade_id.shape[0]
+    n_copies = copy_start[n_roots]
+    n = n_roots + n_copies
+    trade_id = np.empty(n, dtype=np.int64)
+    account = np.empty(n, dtype=np.int32)
+    instrument = np.empty(n, dtype=np.int32)
+    side = np.empty(n, dtype=np.int8)
+    open_time = np.empty(n, dtype=np.int64)
+    close_time = np.empty(n, dtype=np.int64)
+    open_price = np.empty(n, dtype=np.float64)
+    close_price = np.empty(n, dtype=np.float64)
+    amount = np.empty(n, dtype=np.float64)
+    leverage = np.empty(n, dtype=np.float64)
+    fee = np.empty(n, dtype=np.float64)
+    pnl = np.empty(n, dtype=np.float64)
+    ret = np.empty(n, dtype=np.float64)
+    marked = np.empty(n, dtype=np.bool_)
+    root_trade_id = np.empty(n, dtype=np.int64)
+    parent_trade_id = np.empty(n, dtype=np.int64)
+    hop = np.empty(n, dtype=np.int16)
     deep = c_parent.shape[0] > 0
     n_groups = group_start.shape[0] - 1
     for g in prange(n_groups):
@@ -592,7 +542,23 @@ def assemble_mirror_book_nb(
         r_hi = group_start[g + 1]
         p = r_lo + copy_start[r_lo]
         for r in range(r_lo, r_hi):
-            put_root_nb(out, roots, p, r)
+            trade_id[p] = r_trade_id[r]
+            account[p] = r_trader[r]
+            instrument[p] = r_instrument[r]
+            side[p] = r_side[r]
+            open_time[p] = r_open_time[r]
+            close_time[p] = r_close_time[r]
+            open_price[p] = r_open_price[r]
+            close_price[p] = r_close_price[r]
+            amount[p] = r_amount[r]
+            leverage[p] = r_leverage[r]
+            fee[p] = r_fee[r]
+            pnl[p] = r_pnl[r]
+            ret[p] = r_pnl[r] / r_amount[r]
+            marked[p] = r_marked[r]
+            root_trade_id[p] = -1
+            parent_trade_id[p] = -1
+            hop[p] = 0
             p += 1
         for r in range(r_lo, r_hi):
             for k in range(copy_start[r], copy_start[r + 1]):
@@ -601,25 +567,45 @@ def assemble_mirror_book_nb(
                     # the parent copy was written just before, k - parent rows back
                     pp = p - (k - c_parent[k])
                     fee_k = fee[pp] * a / amount[pp]
-                    parent_id = first_copy_id + c_parent[k]
-                    hop_k = c_hop[k]
+                    parent_trade_id[p] = first_copy_id + c_parent[k]
+                    hop[p] = c_hop[k]
                 else:
                     fee_k = r_fee[r] * a / r_amount[r]
-                    parent_id = r_trade_id[r]
-                    hop_k = 1
-                put_copy_nb(
-                    out,
-                    roots,
-                    p,
-                    r,
-                    first_copy_id + k,
-                    c_acct[k],
-                    a,
-                    fee_k,
-                    parent_id,
-                    hop_k,
-                    r_gross[r],
-                    r_valued[r],
-                )
+                    parent_trade_id[p] = r_trade_id[r]
+                    hop[p] = 1
+                pnl_k = a * r_gross[r] - fee_k if r_valued[r] else 0.0
+                trade_id[p] = first_copy_id + k
+                account[p] = c_acct[k]
+                instrument[p] = r_instrument[r]
+                side[p] = r_side[r]
+                open_time[p] = r_open_time[r]
+                close_time[p] = r_close_time[r]
+                open_price[p] = r_open_price[r]
+                close_price[p] = r_close_price[r]
+                amount[p] = a
+                leverage[p] = r_leverage[r]
+                fee[p] = fee_k
+                pnl[p] = pnl_k
+                ret[p] = pnl_k / a
+                marked[p] = r_marked[r]
+                root_trade_id[p] = r_trade_id[r]
                 p += 1
-    return out
+    return (
+        trade_id,
+        account,
+        instrument,
+        side,
+        open_time,
+        close_time,
+        open_price,
+        close_price,
+        amount,
+        leverage,
+        fee,
+        pnl,
+        ret,
+        marked,
+        root_trade_id,
+        parent_trade_id,
+        hop,
+    )
