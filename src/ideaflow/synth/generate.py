@@ -169,7 +169,8 @@ def generate(
             if len(ideas) == 0:
                 raise ParameterError(
                     "synth parameters produce no trades: expected activity_mean * n_traders "
-                    f"well above 1, found {params.activity_mean} * {params.n_traders}"
+                    f"well above 1 over a few days, found {params.activity_mean} * "
+                    f"{params.n_traders} over {params.days} day(s)"
                 )
         with stages.stage("social"):
             social_seed = int(streams[4].generate_state(1, dtype=np.uint64)[0])
