@@ -131,6 +131,37 @@ def _plan_nb(t_by_leader, leaders, by_start, by_leader, f_indptr, f_lcode, f_sta
 
 
 @njit(cache=True, nogil=True)
+def _credit_rows(leaders, f_indptr, f_lcode, f_end, f_alloc):
+    """Per leader code, its follow rows whose follower leads too (in row order, so by
+    start time): CSR `indptr` with those rows' end times, follower codes and
+    allocations. Filling credits then walks only these rows, not every follower of a
+    popular leader."""
+    n_leaders = leaders.shape[0]
+    indptr = np.empty(n_leaders + 1, dtype=np.int64)
+    m = 0
+    for code in range(n_leaders):
+        indptr[code] = m
+        leader = leaders[code]
+        for f in range(f_indptr[leader], f_indptr[leader + 1]):
+            if f_lcode[f] >= 0:
+                m += 1
+    indptr[n_leaders] = m
+    end = np.empty(m, dtype=np.int64)
+    acct = np.empty(m, dtype=np.int32)
+    alloc = np.empty(m, dtype=np.float64)
+    q = 0
+    for code in range(n_leaders):
+        leader = leaders[code]
+        for f in range(f_indptr[leader], f_indptr[leader + 1]):
+            if f_lcode[f] >= 0:
+                end[q] = f_end[f]
+                acct[q] = f_lcode[f]
+                alloc[q] = f_alloc[f]
+                q += 1
+    return indptr, end, acct, alloc
+
+
+@njit(cache=True, nogil=True)
 def _close_root(c, close_order, zero_order):
     """Position in `active` of the c-th close the serial loop meets."""
     n_close = close_order.shape[0]
@@ -149,17 +180,18 @@ def _credits_nb(
     close_time,
     lcode,
     n_cred,
-    f_indptr,
-    f_lcode,
-    f_end,
-    f_alloc,
+    cr_indptr,
+    cr_end,
+    cr_acct,
+    cr_alloc,
 ):
     """The closes in the order the serial loop meets them (timed closes by close time,
     then zero-duration roots in open order), with their credit slots.
 
     Close c has time, owner (leader code), PnL, rate and credit slots
     `cred_start[c]..cred_start[c+1]`: the crediting followers' leader codes
-    (`cred_acct`) and their allocations (`cred_value`, turned into amounts by the loop
+    (`cred_acct`, from the owner's credit rows `cr_*`, see `_credit_rows`) and their
+    allocations (`cred_value`, turned into amounts by the loop
     when the root opens). `open_dst[j]`: the first credit slot of active root j, -1 when
     it never closes (its credits are never needed). Slots are int32: credits are
     copies, and the copies were checked to fit int32 before this runs.
@@ -195,17 +227,16 @@ def _credits_nb(
         k_end = cred_start[c + 1]
         if k == k_end:
             continue
-        r = active[_close_root(c, close_order, zero_order)]
-        t = root_open_time[r]
-        f = f_indptr[root_trader[r]]
-        # the credits are the first n_cred rows with start <= t, end > t and a leading
-        # follower, in row order
+        t = root_open_time[active[_close_root(c, close_order, zero_order)]]
+        q = cr_indptr[c_owner[c]]
+        # the credits are the owner's first n_cred credit rows with start <= t and
+        # end > t, in row order
         while k < k_end:
-            if f_end[f] > t and f_lcode[f] >= 0:
-                cred_acct[k] = f_lcode[f]
-                cred_value[k] = f_alloc[f]
+            if cr_end[q] > t:
+                cred_acct[k] = cr_acct[q]
+                cred_value[k] = cr_alloc[q]
                 k += 1
-            f += 1
+            q += 1
     return c_time, c_owner, c_pnl, c_rate, cred_start, cred_acct, cred_value, open_dst
 
 
@@ -440,10 +471,7 @@ def mirror_replay_depth1_nb(
         close_time,
         lcode,
         n_cred,
-        f_indptr,
-        f_lcode,
-        f_end,
-        f_alloc,
+        *_credit_rows(leaders, f_indptr, f_lcode, f_end, f_alloc),
     )
     leader_equity = np.empty(leaders.shape[0], dtype=np.float64)
     for code in range(leaders.shape[0]):
