@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ideaflow.book import NO_TIME, AccountMetrics, Book, accounts_frame, trades_frame
+from ideaflow.book import NO_TIME, AccountMetrics, Book, trades_frame
 from ideaflow.data import NS_PER_DAY, Dataset
 from ideaflow.metrics import account_metrics, daily_pnl
 from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions
 from ideaflow.strategies.rebalance import Frame
-from ideaflow.tables import DAILY_SCHEMA, UTC_NS, book_table, daily_table
+from ideaflow.tables import DAILY_SCHEMA, UTC_NS, accounts_table, book_table, daily_table
 
 
 def _utc(times: np.ndarray) -> pd.Series:
@@ -260,8 +260,8 @@ def _expanded_daily_table(
     return pa.Table.from_arrays(columns, schema=DAILY_SCHEMA)
 
 
-def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pd.DataFrame, pa.Table]:
-    """accounts (one row per subject, by subject id) frame and sparse daily PnL table.
+def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pa.Table, pa.Table]:
+    """accounts (one row per subject, by subject id) and sparse daily PnL, as Arrow tables.
 
     With shared accounts (copy strategies), each subject gets its account's metrics and
     daily PnL scaled by its initial equity over the account's, and `positions_of` names
@@ -293,8 +293,11 @@ def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pd.D
         pnl=per_subject.pnl * scale,
     )
     subject_ids = ds.trader_ids[frame.subjects]
-    accounts = accounts_frame(per_subject, subject_ids)
-    accounts["positions_of"] = subject_ids[account_subject[account_of]]
+    # the engine's accounts schema (NaN metrics stay NaN, as in a backtest's file) plus
+    # the subject holding the positions
+    accounts = accounts_table(per_subject, subject_ids).append_column(
+        "positions_of", pa.array(subject_ids[account_subject[account_of]], type=pa.int64())
+    )
     account, day, pnl = daily_pnl(book, n_accounts, prices=ds.prices, data_end=ds.data_end)
     if n_accounts != frame.n_subjects or not np.array_equal(
         account_of, np.arange(frame.n_subjects)
