@@ -39,6 +39,8 @@ from numba import njit, prange
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from measure import add_platform_arguments  # noqa: E402
+
 
 @njit(cache=True, nogil=True, parallel=True)
 def bare_count_nb(active, root_trader, root_open_time, f_indptr, f_start, f_end):
@@ -183,26 +185,19 @@ def measure(data_dir: Path, repeats: int) -> dict:
 
 
 def main() -> None:
-    from ideaflow.bench import build_platform, write_platform
+    from ideaflow.bench import ensure_platform
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--trades", type=int, default=10_000_000)
-    parser.add_argument("--traders", type=int, default=1_600_000)
-    parser.add_argument("--follows", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeats", type=int, default=3)
+    add_platform_arguments(parser)
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/ideaflow-bench"))
     parser.add_argument("--out", type=Path, default=HERE / "results" / "ceiling.json")
     args = parser.parse_args()
     if args.quick:
         args.trades, args.traders, args.follows, args.repeats = 200_000, 20_000, 20_000, 1
-    data = args.workdir / f"platform-{args.trades}-{args.traders}-{args.follows}-{args.seed}"
-    if not (data / "trades.parquet").exists():
-        print(f"building {data} ...", flush=True)
-        write_platform(build_platform(args.trades, args.traders, args.follows, args.seed), data)
+    data, _ = ensure_platform(args.workdir, args.trades, args.traders, args.follows, args.seed)
     result = {
         "machine": {
             "cpus": os.cpu_count(),

@@ -29,7 +29,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from ideaflow.bench import build_platform, write_platform  # noqa: E402
+from ideaflow.bench import build_platform, ensure_platform  # noqa: E402
+from measure import add_platform_arguments  # noqa: E402
 from measure import measure_child as child_peak  # noqa: E402
 from pandas_baseline import mirror_replay  # noqa: E402
 
@@ -100,11 +101,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--trades", type=int, default=10_000_000)
-    parser.add_argument("--traders", type=int, default=1_600_000)
-    parser.add_argument("--follows", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--repeats", type=int, default=3)
+    add_platform_arguments(parser)
     parser.add_argument("--baseline-trades", type=int, nargs="*", default=[1_000_000])
     parser.add_argument("--baseline-cap-gib", type=float, default=20.0)
     parser.add_argument(
@@ -142,16 +139,14 @@ def main() -> None:
     print(f"   ok: {result['correctness']}", flush=True)
 
     work = args.workdir or Path(tempfile.mkdtemp(prefix="ideaflow-bench-"))
-    data_dir = work / f"platform-{args.trades}-{args.traders}-{args.follows}-{args.seed}"
-    if not (data_dir / "trades.parquet").exists():
-        print(
-            f"2. building platform {args.trades:,} trades / {args.traders:,} traders / "
-            f"{args.follows:,} follows ...",
-            flush=True,
-        )
-        t0 = time.perf_counter()
-        write_platform(build_platform(args.trades, args.traders, args.follows, args.seed), data_dir)
-        result["build_platform_s"] = time.perf_counter() - t0
+    print(
+        f"2. platform {args.trades:,} trades / {args.traders:,} traders / "
+        f"{args.follows:,} follows (built unless already in the workdir) ...",
+        flush=True,
+    )
+    data_dir, built_s = ensure_platform(work, args.trades, args.traders, args.follows, args.seed)
+    if built_s:
+        result["build_platform_s"] = built_s
 
     if args.baseline_only:
         if args.out == HERE / "results" / "replay.json":
@@ -218,9 +213,7 @@ def _baseline(args: argparse.Namespace, work: Path, result: dict) -> None:
     for n in args.baseline_trades:
         n_traders = max(1_000, int(n * args.traders / args.trades))
         n_follows = max(1_000, int(n * args.follows / args.trades))
-        small = work / f"platform-{n}-{n_traders}-{n_follows}-{args.seed}"
-        if not (small / "trades.parquet").exists():
-            write_platform(build_platform(n, n_traders, n_follows, args.seed), small)
+        small, _ = ensure_platform(work, n, n_traders, n_follows, args.seed)
         code = (
             f"import sys,time; sys.path.insert(0,{str(HERE)!r});"
             "import pandas as pd; from pandas_baseline import mirror_replay;"

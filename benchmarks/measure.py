@@ -6,6 +6,7 @@ installed (the child alone), else from RUSAGE_CHILDREN (the largest child so far
 
 from __future__ import annotations
 
+import argparse
 import re
 import resource
 import subprocess
@@ -45,3 +46,12 @@ def measure_child(cmd: list[str], mem_cap_gib: float | None = None) -> dict:
         "stderr": proc.stderr,
         "stderr_tail": proc.stderr[-3000:],
     }
+
+
+def add_platform_arguments(parser: argparse.ArgumentParser) -> None:
+    """The random platform's size and seed, and the repeats (defaults: the full platform)."""
+    parser.add_argument("--trades", type=int, default=10_000_000)
+    parser.add_argument("--traders", type=int, default=1_600_000)
+    parser.add_argument("--follows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=3)

@@ -99,6 +99,21 @@ def write_platform(tables: dict[str, pa.Table], out: Path) -> Path:
     return out
 
 
+def ensure_platform(
+    workdir: Path, n_trades: int, n_traders: int, n_follows: int, seed: int
+) -> tuple[Path, float]:
+    """The platform's directory under `workdir` (`platform-T-N-F-SEED`), built and written
+    first when it is not there yet; also the seconds spent building it (0 when reused)."""
+    import time
+
+    data_dir = workdir / f"platform-{n_trades}-{n_traders}-{n_follows}-{seed}"
+    if (data_dir / "trades.parquet").exists():
+        return data_dir, 0.0
+    started = time.perf_counter()
+    write_platform(build_platform(n_trades, n_traders, n_follows, seed), data_dir)
+    return data_dir, time.perf_counter() - started
+
+
 def run_bench(
     n_trades: int,
     n_traders: int,
@@ -123,12 +138,7 @@ def run_bench(
     from ideaflow.api import backtest
 
     work = workdir or Path(tempfile.mkdtemp(prefix="ideaflow-bench-"))
-    data_dir = work / f"platform-{n_trades}-{n_traders}-{n_follows}-{seed}"
-    built_s = 0.0
-    if not (data_dir / "trades.parquet").exists():
-        started = time.perf_counter()
-        write_platform(build_platform(n_trades, n_traders, n_follows, seed), data_dir)
-        built_s = time.perf_counter() - started
+    data_dir, built_s = ensure_platform(work, n_trades, n_traders, n_follows, seed)
     runs = []
     for i in range(repeats + 1):
         started = time.perf_counter()
