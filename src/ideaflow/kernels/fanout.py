@@ -241,10 +241,13 @@ def _credits_nb(
 
 
 @njit(cache=True, nogil=True)
-def _credit(equity, owner, pnl, rate, lo, hi, cred_acct, cred_amount):
-    equity[owner] += pnl
-    for k in range(lo, hi):
-        equity[cred_acct[k]] += cred_amount[k] * rate
+def _close(equity, closes, c):
+    """Close c: its owner's PnL, then each credit's `amount * rate`, onto the equities.
+    `closes`: (owner, pnl, rate, cred_start, cred_acct, cred_amount) by close."""
+    owner, pnl, rate, cred_start, cred_acct, cred_amount = closes
+    equity[owner[c]] += pnl[c]
+    for k in range(cred_start[c], cred_start[c + 1]):
+        equity[cred_acct[k]] += cred_amount[k] * rate[c]
 
 
 @njit(cache=True, nogil=True)
@@ -277,6 +280,7 @@ def size_roots_nb(
     """
     n_active = active.shape[0]
     src_equity = np.empty(n_active, dtype=np.float64)
+    closes = (c_owner, c_pnl, c_rate, cred_start, cred_acct, cred_value)
     n_zero = 0  # zero-duration roots opened at zero_time, not yet closed
     zi = n_close  # the next zero-duration close
     zero_time = 0
@@ -292,42 +296,15 @@ def size_roots_nb(
             # roots that opened and closed at zero_time close after the closes up to
             # zero_time and after every open at zero_time
             while ci < n_close and c_time[ci] <= zero_time:
-                _credit(
-                    leader_equity,
-                    c_owner[ci],
-                    c_pnl[ci],
-                    c_rate[ci],
-                    cred_start[ci],
-                    cred_start[ci + 1],
-                    cred_acct,
-                    cred_value,
-                )
+                _close(leader_equity, closes, ci)
                 ci += 1
             for z in range(zi, zi + n_zero):
-                _credit(
-                    leader_equity,
-                    c_owner[z],
-                    c_pnl[z],
-                    c_rate[z],
-                    cred_start[z],
-                    cred_start[z + 1],
-                    cred_acct,
-                    cred_value,
-                )
+                _close(leader_equity, closes, z)
             zi += n_zero
             n_zero = 0
         # closes at or before t come before the open at t
         while ci < n_close and c_time[ci] <= t:
-            _credit(
-                leader_equity,
-                c_owner[ci],
-                c_pnl[ci],
-                c_rate[ci],
-                cred_start[ci],
-                cred_start[ci + 1],
-                cred_acct,
-                cred_value,
-            )
+            _close(leader_equity, closes, ci)
             ci += 1
         if j == n_active:
             break
@@ -450,16 +427,8 @@ def mirror_replay_depth1_nb(
             0,
             STATUS_TOO_MANY_COPIES,
         )
-    n_zero = 0
-    for j in range(active.shape[0]):
-        if root_zero[active[j]]:
-            n_zero += 1
-    zero_order = np.empty(n_zero, dtype=np.int64)
-    n_zero = 0
-    for j in range(active.shape[0]):
-        if root_zero[active[j]]:
-            zero_order[n_zero] = j
-            n_zero += 1
+    # zero-duration roots close, in open order, after the opens of their instant
+    zero_order = np.flatnonzero(root_zero[active])
     c_time, c_owner, c_pnl, c_rate, cred_start, cred_acct, cred_value, open_dst = _credits_nb(
         close_order,
         zero_order,
