@@ -341,12 +341,13 @@ def test_arrow_tables_match_the_pandas_frames_exactly(herd_ds, vote_ds):
     each position under its subject's trader id."""
     from ideaflow.io.write import to_arrow
     from ideaflow.strategies.books import (
+        account_tables,
         decisions_frame,
         decisions_table,
         strategy_book,
         trades_table,
     )
-    from ideaflow.tables import TRADES_SCHEMA
+    from ideaflow.tables import ACCOUNTS_SCHEMA, TRADES_SCHEMA
 
     for ds, params in ((herd_ds, HERD_PARAMS), (vote_ds, VOTE_PARAMS)):
         runner = StrategyRunner(ds, params)
@@ -368,6 +369,16 @@ def test_arrow_tables_match_the_pandas_frames_exactly(herd_ds, vote_ds):
             is_open = book.close_time == np.iinfo(np.int64).max
             assert got.column("close_time").null_count == int(is_open.sum()), name
             np.testing.assert_array_equal(got.column("pnl").to_numpy(), book.pnl)
+            # accounts: the engine's schema plus positions_of; an undefined metric is NaN
+            # as in a backtest's file (never null): win rate without a closed position
+            accounts, _ = account_tables(runner.frame, book, decisions)
+            assert accounts.schema.names == [*ACCOUNTS_SCHEMA.names, "positions_of"], name
+            assert accounts.select(ACCOUNTS_SCHEMA.names).schema == ACCOUNTS_SCHEMA, name
+            for column in ("win_rate", "max_drawdown", "sharpe", "roi", "pnl"):
+                assert accounts.column(column).null_count == 0, (name, column)
+            no_close = accounts.column("n_closed").to_numpy() == 0
+            win_rate = accounts.column("win_rate").to_numpy()
+            assert np.isnan(win_rate).tolist() == no_close.tolist(), name
 
 
 def test_shared_account_daily_rows_are_the_account_rows_scaled():
