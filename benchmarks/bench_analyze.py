@@ -1,4 +1,4 @@
-"""Benchmark of `ideaflow analyze` (SPEC §6): end to end with peak memory, per stage, and
+"""Benchmark of `ideaflow analyze` (docs/contract.md §6): end to end with peak memory, per stage, and
 the idea-flow kernel against a plain pandas implementation.
 
     python benchmarks/bench_analyze.py --preset etoro2011          # the target: < 5 min, < 12 GiB

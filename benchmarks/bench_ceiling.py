@@ -185,7 +185,7 @@ def measure(data_dir: Path, repeats: int) -> dict:
 
 
 def main() -> None:
-    from ideaflow.bench import ensure_platform
+    from ideaflow.synth.random_platform import ensure_platform
 
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

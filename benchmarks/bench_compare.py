@@ -1,4 +1,4 @@
-"""Benchmark of `ideaflow compare` (SPEC §5 strategies) on a generated preset.
+"""Benchmark of `ideaflow compare` (docs/contract.md §5 strategies) on a generated preset.
 
     python benchmarks/bench_compare.py --preset medium          # target: < 2 min
     python benchmarks/bench_compare.py --preset etoro2011       # target: < 15 min, 12 GiB

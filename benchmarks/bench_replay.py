@@ -29,7 +29,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from ideaflow.bench import build_platform, ensure_platform  # noqa: E402
+from ideaflow.synth.random_platform import build_platform, ensure_platform  # noqa: E402
 from measure import add_platform_arguments  # noqa: E402
 from measure import measure_child as child_peak  # noqa: E402
 from pandas_baseline import mirror_replay  # noqa: E402

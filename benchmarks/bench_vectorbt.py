@@ -14,9 +14,9 @@ What each side computes:
 
 * ideaflow: `dataset_from_frames` (validation + conversion) then
   `replay(ds, ReplayConfig("mirror"))`: copies regenerated event by event with
-  SPEC §4 proportional sizing `amount * allocation / E_L(t)` (E_L the leader's realised
+  docs/contract.md §4 proportional sizing `amount * allocation / E_L(t)` (E_L the leader's realised
   equity at the open, closes at t included; no copy when E_L <= 0), each copy its own
-  position, then every account's SPEC §3 metrics (pnl, roi, drawdown, Sharpe, ...).
+  position, then every account's docs/contract.md §3 metrics (pnl, roi, drawdown, Sharpe, ...).
 * vectorbt, the natural way: the same copies are enumerated with numpy (follow active at
   the open; the same E_L, computed from the leaders' own closed trades, since leaders
   here never copy), then every order is summed into a dense bars x accounts grid of
@@ -56,7 +56,9 @@ from measure import measure_child  # noqa: E402
 BAR_NS = 3600 * 1_000_000_000
 START_NS = 1_293_840_000 * 1_000_000_000  # 2011-01-01T00:00:00Z
 INITIAL_EQUITY = 10_000.0
-VBT_INIT_CASH = 1e10  # no cash limit, as in SPEC §4 (ideaflow applies none to followers)
+VBT_INIT_CASH = (
+    1e10  # no cash limit, as in docs/contract.md §4 (ideaflow applies none to followers)
+)
 
 
 # --------------------------------------------------------------------------- problem
@@ -160,7 +162,7 @@ def to_frames(p: dict[str, np.ndarray]):
 def copy_orders(p: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every position as (account, open_bar, close_bar, units): originals, then copies.
 
-    Copies follow SPEC §4: a follow copies its leader's trades opened while it is active,
+    Copies follow docs/contract.md §4: a follow copies its leader's trades opened while it is active,
     sized by allocation / E_L at the open (E_L: initial equity + the leader's PnL closed at
     or before that bar), none when E_L <= 0.
     """

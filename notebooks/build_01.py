@@ -50,6 +50,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+import ideaflow
 from ideaflow.analytics import analyze, binned_fit
 from ideaflow.io import dataset_from_frames
 from ideaflow.synth import PRESETS, generate
@@ -84,7 +85,7 @@ published figure next to it.""",
     (
         "code",
         """base = run()
-print(base.table())""",
+print(ideaflow.text(base))""",
     ),
     (
         "md",

@@ -1,4 +1,4 @@
-"""Social-learning analytics (SPEC §6) on tiny hand-built logs, values worked out here."""
+"""Social-learning analytics (docs/contract.md §6) on tiny hand-built logs, values worked out here."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from ideaflow.analytics.diversity import daily_csr
 from ideaflow.analytics.popularity import per_trader_correlations
 from ideaflow.errors import ParameterError
 from ideaflow.io import dataset_from_frames
+from ideaflow.reporting.analysis import analysis_figures
 
 T0 = pd.Timestamp("2024-01-01")
 H = pd.Timedelta(hours=1)
@@ -333,8 +334,8 @@ def test_analyze_traders_table_on_a_hand_built_log():
 
 def test_analyze_writes_outputs_deterministically(tmp_path):
     ds = _small_platform()
-    paths_a = analyze(ds, n_boot=30, seed=3).write(tmp_path / "a")
-    paths_b = analyze(ds, n_boot=30, seed=3).write(tmp_path / "b")
+    paths_a = analyze(ds, n_boot=30, seed=3).write(tmp_path / "a", figures=analysis_figures)
+    paths_b = analyze(ds, n_boot=30, seed=3).write(tmp_path / "b", figures=analysis_figures)
     assert sorted(p.name for p in paths_a.values()) == [
         "exploration.png",
         "findings.json",

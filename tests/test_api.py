@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 import ideaflow
-from ideaflow.bench import build_platform
 from ideaflow.cli import main
 from ideaflow.errors import ParameterError
+from ideaflow.synth.random_platform import build_platform
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_depth_two_adds_copies_of_copies(platform_ds: ideaflow.Dataset) -> None:
         ({"depth": 0}, "depth: expected an integer >= 1"),
         ({"sharpe_annualization": -1.0}, "sharpe_annualization: expected a finite number > 0"),
         ({"initial_equity": 5.0}, "initial_equity: applies when a dataset is read from a path"),
-        ({"k": 3}, "k: only apply to the SPEC §5 strategies"),
+        ({"k": 3}, "k: only apply to the walk-forward strategies"),
     ],
 )
 def test_parameter_errors(platform_ds: ideaflow.Dataset, kwargs: dict, message: str) -> None:
@@ -76,7 +76,7 @@ def test_result_write_and_summary(platform_ds: ideaflow.Dataset, tmp_path: Path)
     assert summary["counts"]["copies_generated"] == result.counts["copies_generated"]
     assert summary["headline"]["positions"] == len(result.trades)
     assert set(summary["timings_s"]) >= {"load", "replay", "write"}
-    table = result.summary_table()
+    table = ideaflow.text(result)
     assert "social vs single trades" in table
     assert "top accounts by pnl" in table
 
@@ -105,7 +105,7 @@ def test_plots_and_table_when_every_roi_is_equal(tmp_path: Path) -> None:
     """herd subjects can share one account: identical ROIs must still plot and print."""
     import pandas as pd
 
-    from ideaflow.plots import backtest_plots
+    from ideaflow.reporting.figures import backtest_figures
     from ideaflow.results import BacktestResult
 
     accounts = pd.DataFrame(
@@ -127,9 +127,9 @@ def test_plots_and_table_when_every_roi_is_equal(tmp_path: Path) -> None:
         }
     )
     result = BacktestResult("herd", {}, trades=trades, accounts=accounts)
-    written = backtest_plots(result, tmp_path)
+    written = backtest_figures(result, tmp_path)
     assert [p.name for p in written] == ["roi_distribution.png"]
-    table = result.summary_table(top=1)
+    table = ideaflow.text(result, top=1)
     # ranked by pnl, ties by the lowest trader id; the account without trades is left out
     top_block = table.split("top accounts by pnl\n")[1].split("\n\n")[0]
     assert top_block.splitlines()[1].split()[0] == "1"
@@ -142,7 +142,7 @@ def test_backtest_with_out_writes_trades_while_computing(
 ) -> None:
     """`out=` starts trades.parquet before the metrics; the files equal a later write."""
     early = ideaflow.backtest(platform_ds, "mirror", out=tmp_path / "early", plots=False)
-    early.write(tmp_path / "late", plots=False)
+    early.write(tmp_path / "late")
     for name in ("trades.parquet", "accounts.parquet", "daily.parquet"):
         assert (tmp_path / "early" / name).read_bytes() == (tmp_path / "late" / name).read_bytes()
     summary = json.loads((tmp_path / "early" / "summary.json").read_text())

@@ -164,7 +164,7 @@ def test_strategy_options_rejected_for_engine_strategies(
         ["backtest", str(tiny_dataset), "-s", "mirror", "--k", "3", "--out", str(tmp_path / "o")],
     )
     assert res.exit_code == 2
-    assert "k: only apply to the SPEC §5 strategies" in res.output
+    assert "k: only apply to the walk-forward strategies" in res.output
 
 
 def test_bad_input_exits_2_without_traceback(tmp_path: Path) -> None:

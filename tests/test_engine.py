@@ -1,7 +1,6 @@
-"""Engine API (SPEC §3-4): hand-worked replays, metrics, frames, parameter errors.
+"""Engine API (docs/contract.md §3-4): hand-worked replays, metrics, frames, parameter errors.
 
-`make_dataset` (also used by the other engine test modules) builds a `Dataset` straight
-from tiny Python lists, sorted and CSR-indexed as `ideaflow.data` documents.
+Datasets are built from tiny Python lists with `builders.make_dataset`.
 """
 
 from __future__ import annotations
@@ -12,9 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ideaflow.data import OPEN_END, Dataset, FollowArrays, PriceArrays, TradeArrays
+from builders import make_dataset, trade
 from ideaflow.engine import (
-    Book,
     EquityIndex,
     ReplayConfig,
     account_metrics,
@@ -23,106 +21,12 @@ from ideaflow.engine import (
     replay,
 )
 from ideaflow.errors import ParameterError
+from ideaflow.records import Book
+from ideaflow.results import backtest_result
+from ideaflow.results.frames import accounts_frame, daily_frame, trades_frame
 
 D = 86_400 * 10**9  # one day in ns
 H = 3_600 * 10**9  # one hour in ns
-
-
-def make_dataset(trades, follows=(), prices=None, accounts=None, initial_equity=10_000.0):
-    """Dataset from tiny Python lists (dicts), sorted and CSR-indexed as data.py says.
-
-    trades: dicts with trade_id, trader, instrument, side, open_time, close_time (None =
-    open), open_price, close_price, amount, leverage (1), fee (0), parent (trade id or None).
-    follows: (follower, leader, start, end or None, allocation). prices: (instrument, time,
-    price). accounts: {trader_id: initial_equity}.
-    """
-    accounts = dict(accounts or {})
-    trader_set = {tr["trader"] for tr in trades}
-    trader_set |= {f[0] for f in follows} | {f[1] for f in follows} | set(accounts)
-    trader_ids = np.array(sorted(trader_set), dtype=np.int64)
-    code = {int(t): i for i, t in enumerate(trader_ids)}
-    inst_set = {tr["instrument"] for tr in trades} | {p[0] for p in (prices or [])}
-    instruments = tuple(sorted(inst_set))
-    icode = {name: i for i, name in enumerate(instruments)}
-    rows = sorted(trades, key=lambda tr: (tr["open_time"], tr["trade_id"]))
-    row_of = {tr["trade_id"]: i for i, tr in enumerate(rows)}
-
-    def col(fn, dtype):
-        return np.array([fn(tr) for tr in rows], dtype=dtype)
-
-    ta = TradeArrays(
-        trade_id=col(lambda tr: tr["trade_id"], np.int64),
-        trader=col(lambda tr: code[tr["trader"]], np.int32),
-        instrument=col(lambda tr: icode[tr["instrument"]], np.int32),
-        side=col(lambda tr: tr["side"], np.int8),
-        open_time=col(lambda tr: tr["open_time"], np.int64),
-        close_time=col(
-            lambda tr: OPEN_END if tr.get("close_time") is None else tr["close_time"], np.int64
-        ),
-        open_price=col(lambda tr: tr["open_price"], np.float64),
-        close_price=col(
-            lambda tr: np.nan if tr.get("close_price") is None else tr["close_price"], np.float64
-        ),
-        amount=col(lambda tr: tr["amount"], np.float64),
-        leverage=col(lambda tr: tr.get("leverage", 1.0), np.float64),
-        fee=col(lambda tr: tr.get("fee", 0.0), np.float64),
-        parent=col(lambda tr: -1 if tr.get("parent") is None else row_of[tr["parent"]], np.int64),
-    )
-    n_traders = len(trader_ids)
-    fl = sorted(follows, key=lambda f: (code[f[1]], f[2], code[f[0]]))
-    leader = np.array([code[f[1]] for f in fl], dtype=np.int32)
-    fa = FollowArrays(
-        follower=np.array([code[f[0]] for f in fl], dtype=np.int32),
-        leader=leader,
-        start_time=np.array([f[2] for f in fl], dtype=np.int64),
-        end_time=np.array([OPEN_END if f[3] is None else f[3] for f in fl], dtype=np.int64),
-        allocation=np.array([f[4] for f in fl], dtype=np.float64),
-        leader_indptr=np.concatenate(
-            ([0], np.cumsum(np.bincount(leader, minlength=n_traders)))
-        ).astype(np.int64),
-    )
-    pa = None
-    times = [tr["open_time"] for tr in rows]
-    times += [tr["close_time"] for tr in rows if tr.get("close_time") is not None]
-    if prices is not None:
-        pr = sorted(prices, key=lambda p: (icode[p[0]], p[1]))
-        pinst = np.array([icode[p[0]] for p in pr], dtype=np.int32)
-        pa = PriceArrays(
-            instrument=pinst,
-            time=np.array([p[1] for p in pr], dtype=np.int64),
-            price=np.array([p[2] for p in pr], dtype=np.float64),
-            indptr=np.concatenate(
-                ([0], np.cumsum(np.bincount(pinst, minlength=len(instruments))))
-            ).astype(np.int64),
-        )
-        times += [p[1] for p in pr]
-    init = np.array([accounts.get(int(t), initial_equity) for t in trader_ids], dtype=np.float64)
-    return Dataset(
-        trader_ids=trader_ids,
-        instruments=instruments,
-        trades=ta,
-        follows=fa,
-        prices=pa,
-        initial_equity=init,
-        data_end=int(max(times)) if times else 0,
-    )
-
-
-def trade(trade_id, trader, open_time, close_time, open_price, close_price, amount, **kw):
-    """A trade dict for make_dataset (instrument X, long, leverage 1, no fee by default)."""
-    out = dict(
-        trade_id=trade_id,
-        trader=trader,
-        instrument=kw.pop("instrument", "X"),
-        side=kw.pop("side", 1),
-        open_time=open_time,
-        close_time=close_time,
-        open_price=open_price,
-        close_price=close_price,
-        amount=amount,
-    )
-    out.update(kw)
-    return out
 
 
 def rows_by_id(result):
@@ -470,14 +374,16 @@ def test_day_end_marks_enter_drawdown_and_daily_pnl():
     )
     res = replay(ds)
     assert res.metrics.max_drawdown[0] == pytest.approx(0.02)
-    account, day, pnl = daily_pnl(res.book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+    daily = daily_pnl(res.book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+    account, day, pnl = daily.account, daily.day, daily.pnl
     np.testing.assert_array_equal(account, [0, 0, 0])
     np.testing.assert_array_equal(day, [0, 1, 2])
     np.testing.assert_allclose(pnl, [-200.0, 400.0, -100.0])
     # without prices: realised only, no drawdown
     m = account_metrics(res.book, ds.n_traders, ds.initial_equity, data_end=ds.data_end)
     assert m.max_drawdown[0] == 0.0
-    account, day, pnl = daily_pnl(res.book, ds.n_traders, data_end=ds.data_end)
+    daily = daily_pnl(res.book, ds.n_traders, data_end=ds.data_end)
+    account, day, pnl = daily.account, daily.day, daily.pnl
     np.testing.assert_array_equal(day, [2])
     np.testing.assert_allclose(pnl, [100.0])
     # trader 2 only appears in accounts: a row with E_end = E_0
@@ -491,7 +397,8 @@ def test_daily_pnl_of_marked_open_position_on_the_last_day():
         prices=[("X", 3 * D + H, 105.0)],
     )
     res = replay(ds)
-    account, day, pnl = daily_pnl(res.book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+    daily = daily_pnl(res.book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+    day, pnl = daily.day, daily.pnl
     np.testing.assert_array_equal(day, [1, 3])
     np.testing.assert_allclose(pnl, [10.0, 50.0])
     assert res.metrics.last_time[0] == 3 * D + H
@@ -525,7 +432,7 @@ def test_frames_have_ids_names_and_nullable_columns():
         follows=[(20, 10, 0, None, 3000.0)],
     )
     res = mirror(ds)
-    trades = res.trades_frame(ds)
+    trades = trades_frame(res.book, ds.trader_ids, ds.instruments)
     assert list(trades.columns) == [
         "trade_id",
         "trader_id",
@@ -554,7 +461,7 @@ def test_frames_have_ids_names_and_nullable_columns():
     assert str(trades["root_trade_id"].dtype) == "Int64"
     assert trades["root_trade_id"].isna().tolist() == [True, False, True, False]
     assert trades["parent_trade_id"].iloc[3] == 7
-    accounts = res.accounts_frame(ds)
+    accounts = accounts_frame(res.metrics, ds.trader_ids)
     assert list(accounts["trader_id"]) == [10, 20]
     assert list(accounts.columns) == [
         "trader_id",
@@ -573,14 +480,14 @@ def test_frames_have_ids_names_and_nullable_columns():
         "last_time",
     ]
     assert accounts["n_social"].tolist() == [0, 2]
-    daily = res.daily_frame(ds)
+    daily = daily_frame(res.daily(ds), ds.trader_ids)
     assert daily["trader_id"].tolist() == [10, 20]
     assert daily["day"].tolist() == [pd.Timestamp("1970-01-02", tz="UTC")] * 2
 
 
 def test_to_result_builds_a_backtest_result():
     ds = make_dataset([trade(1, 1, 0, D, 100.0, 110.0, 1000.0)], follows=[(2, 1, 0, None, 1.0)])
-    result = mirror(ds).to_result(ds)
+    result = backtest_result(mirror(ds), ds)
     assert result.strategy == "mirror"
     assert result.params["depth"] == 1
     assert len(result.trades) == 2 and len(result.accounts) == 2
@@ -674,7 +581,10 @@ def test_replay_through_dataset_from_frames_is_independent_of_row_order():
     again = replay(shuffled, config)
     for name in res.book.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(res.book, name), getattr(again.book, name))
-    pd.testing.assert_frame_equal(res.accounts_frame(ds), again.accounts_frame(shuffled))
+    pd.testing.assert_frame_equal(
+        accounts_frame(res.metrics, ds.trader_ids),
+        accounts_frame(again.metrics, shuffled.trader_ids),
+    )
 
 
 def test_no_trades_at_all():
@@ -684,7 +594,10 @@ def test_no_trades_at_all():
         assert len(res.book) == 0
         assert res.metrics.final_equity.tolist() == [50.0, 10_000.0]
         assert res.metrics.n_trades.tolist() == [0, 0]
-        assert len(res.trades_frame(ds)) == 0 and len(res.daily_frame(ds)) == 0
+        assert (
+            len(trades_frame(res.book, ds.trader_ids, ds.instruments)) == 0
+            and len(daily_frame(res.daily(ds), ds.trader_ids)) == 0
+        )
 
 
 def test_progress_bar_and_stage_timings(capsys):

@@ -1,4 +1,4 @@
-"""Hypothesis properties of the replay engine (SPEC §3-4).
+"""Hypothesis properties of the replay engine (docs/contract.md §3-4).
 
 Row order of the input does not matter; a root reaches an account at most once and never
 its own trader; copies close with their parents; money is conserved.
@@ -10,9 +10,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from builders import make_dataset
 from ideaflow.data import OPEN_END
-from ideaflow.engine import Book, ReplayConfig, daily_pnl, replay
-from test_engine import make_dataset
+from ideaflow.engine import ReplayConfig, daily_pnl, replay
+from ideaflow.records import Book
 
 H = 3_600 * 10**9
 TRADERS = [3, 5, 8, 13, 21]
@@ -142,7 +143,8 @@ def test_money_is_conserved(platform):
         np.testing.assert_allclose(m.final_equity, m.initial_equity + m.pnl, rtol=1e-12)
         per_account = np.bincount(book.account, weights=book.pnl, minlength=ds.n_traders)
         np.testing.assert_allclose(m.pnl, per_account, rtol=1e-9, atol=1e-6)
-        account, day, pnl = daily_pnl(book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+        daily = daily_pnl(book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+        account, day, pnl = daily.account, daily.day, daily.pnl
         daily_sum = np.bincount(account, weights=pnl, minlength=ds.n_traders)
         np.testing.assert_allclose(daily_sum, m.pnl, rtol=1e-9, atol=1e-6)
         assert np.all(np.diff(account) >= 0)

@@ -1,4 +1,4 @@
-"""Every rule of SPEC §2: one case per rule, errors naming table, column and rule."""
+"""Every rule of docs/contract.md §2: one case per rule, errors naming table, column and rule."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def test_decisions_before_the_cut_ignore_the_future(runners, name):
 
 
 def test_placebo_before_the_cut_depends_only_on_its_rejection_counts(runners):
-    """placebo's rate comes from the whole diverse run (a control, SPEC §5): with the
+    """placebo's rate comes from the whole diverse run (a control, docs/contract.md §5): with the
     same per-subject counts, its decisions before the cut are unchanged."""
     base, changed = runners
     counts_from = base.decisions("diverse")

@@ -11,15 +11,15 @@ import pyarrow.parquet as pq
 import pytest
 
 import ideaflow
-import ideaflow.api as api_module
+import ideaflow.api.backtesting as api_module
 import ideaflow.io.write as write_module
-from ideaflow.api import _release_trades as release_trades
-from ideaflow.bench import build_platform
-from ideaflow.book import Book
+from ideaflow.api.backtesting import _release_trades as release_trades
 from ideaflow.data import OPEN_END
 from ideaflow.io.write import write_parquet_atomic, write_parquet_chunks_atomic
+from ideaflow.records import Book
 from ideaflow.results import BacktestResult
-from ideaflow.tables import TRADES_SCHEMA, DeferredBookTable, book_chunks, book_table
+from ideaflow.results.tables import TRADES_SCHEMA, DeferredBookTable, book_chunks, book_table
+from ideaflow.synth.random_platform import build_platform
 
 TRADER_IDS = np.array([101, 202, 303], dtype=np.int64)
 INSTRUMENTS = ("AAA", "BBB")
@@ -114,7 +114,7 @@ def test_a_deferred_table_is_built_once_when_first_needed(tmp_path: Path) -> Non
     assert result.table("trades") is table
     assert result.headline()["positions"] == 3
     assert result.headline()["total_pnl"] == -2.0
-    result.write(tmp_path, plots=False)
+    result.write(tmp_path)
     written = (tmp_path / "trades.parquet").read_bytes()
     assert written == write_parquet_atomic(table, tmp_path / "again.parquet").read_bytes()
     assert result.trades["trader_id"].tolist() == [101, 202, 303]
@@ -185,5 +185,5 @@ def test_a_deferred_book_table_gives_the_headline_without_building_the_table(
     assert head["single_mean_ret"] == pytest.approx(0.03)  # ret 0.00, 0.03, 0.06
     assert head["social_median_ret"] == pytest.approx(0.03)  # ret 0.01, 0.02, 0.04, 0.08
     assert head == BacktestResult("mirror", {}, trades=whole, accounts=accounts).headline()
-    result.write(tmp_path, plots=False)
+    result.write(tmp_path)
     assert built == [1]

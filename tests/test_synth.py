@@ -18,6 +18,7 @@ from ideaflow.errors import ParameterError
 from ideaflow.io import dataset_from_frames, load_dataset
 from ideaflow.kernels.synth import ar1_paths_nb, garch_log_prices_nb
 from ideaflow.synth import PRESETS, SynthParams, generate, parse_overrides, resolve_params
+from reference import ref_replay, spec_from_dataset
 
 # ---------------------------------------------------------------- fixtures
 
@@ -185,27 +186,42 @@ def test_same_seed_gives_byte_identical_files(tiny_dir: Path, tmp_path: Path):
     assert other.counts != json.loads((tiny_dir / "truth" / "params.json").read_text())["counts"]
 
 
-def test_logged_copies_equal_the_engine_mirror_replay(tiny_dir: Path):
+def test_logged_copies_equal_the_reference_mirror_replay(tiny_dir: Path):
+    """The generator logs copies with the engine's copy rule; they are checked against the
+    independent pure-Python reference replay (tests/reference.py), not the engine."""
     ds = load_dataset(tiny_dir)
     logged = pd.read_parquet(tiny_dir / "trades.parquet")
     logged = logged[logged["parent_trade_id"].notna()]
-    regenerated = replay(ds, ReplayConfig(strategy="mirror", depth=1)).trades_frame(ds)
-    regenerated = regenerated[regenerated["parent_trade_id"].notna()]
+    expected, skipped = ref_replay(spec_from_dataset(ds), "mirror", 1)
+    copies = pd.DataFrame([p for p in expected if p["hop"] == 1])
+    copies = copies.rename(columns={"parent": "parent_trade_id", "trader": "trader_id"})
     key = ["parent_trade_id", "trader_id"]
     logged = logged.sort_values(key).reset_index(drop=True)
-    regenerated = regenerated.sort_values(key).reset_index(drop=True)
-    assert len(logged) == len(regenerated) > 100
-    for column in ("parent_trade_id", "trader_id", "side", "open_time", "close_time"):
-        pd.testing.assert_series_equal(
-            logged[column], regenerated[column], check_dtype=False, check_names=False, obj=column
+    copies = copies.sort_values(key).reset_index(drop=True)
+    assert skipped == 0
+    assert len(logged) == len(copies) > 100
+    for column in ("parent_trade_id", "trader_id", "side"):
+        np.testing.assert_array_equal(
+            logged[column].to_numpy(dtype=np.int64), copies[column].to_numpy(dtype=np.int64)
         )
-    for column in ("amount", "fee", "open_price", "close_price", "leverage"):
+    for column in ("open_time", "close_time"):
+        got = logged[column].astype("datetime64[ns, UTC]").astype("int64")
+        want = copies[column].fillna(np.iinfo(np.int64).min).astype("int64")
+        np.testing.assert_array_equal(got.to_numpy(), want.to_numpy(), err_msg=column)
+    for column in ("amount", "fee", "open_price", "leverage"):
         np.testing.assert_allclose(
             logged[column].to_numpy(dtype=float),
-            regenerated[column].to_numpy(dtype=float),
+            copies[column].to_numpy(dtype=float),
             rtol=1e-12,
             err_msg=column,
         )
+    open_ = copies["close_time"].isna().to_numpy()
+    np.testing.assert_allclose(
+        logged["close_price"].to_numpy(dtype=float)[~open_],
+        copies["close_price"].to_numpy(dtype=float)[~open_],
+        rtol=1e-12,
+    )
+    assert logged["close_price"].isna().to_numpy()[open_].all()
 
 
 def test_user_supplied_prices_drive_the_platform():
@@ -278,7 +294,7 @@ def test_choice_weights_shift_who_gets_followed():
 
 def test_roi_peaks_at_a_little_idea_flow(small):
     """The planted inverted U: some copying beats isolation and beats pure copying."""
-    from ideaflow.synth.demo import idea_flow_bins
+    from ideaflow.api.demo import idea_flow_bins
 
     ds = dataset_from_frames(small.trades, small.follows, small.prices, small.accounts)
     metrics = replay(ds, ReplayConfig(strategy="actual")).metrics

@@ -3,22 +3,26 @@
 The public API:
 
 - `load_dataset`, `validate_dataset`, `dataset_from_frames`, `write_dataset`: the data contract;
-- `backtest`: one strategy on a dataset, returning a `BacktestResult` of DataFrames;
-- `replay`, `ReplayConfig`: the engine itself (SPEC §3-4), on numpy arrays;
+- `backtest`: one strategy on a dataset, returning a `BacktestResult`;
+- `compare`, `analyze`: strategies side by side, and the social-learning analytics;
+- `save`, `text`: write a result with its figures, or print it as a table;
+- `replay`, `ReplayConfig`: the engine itself (docs/contract.md §3-4), on numpy arrays;
 - `Dataset`, `DataError`, `ParameterError`.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from importlib.metadata import version
 
 from ideaflow import io
-from ideaflow.api import backtest
+from ideaflow.api import analyze, backtest, compare, save, text
 from ideaflow.data import Dataset
 from ideaflow.engine import ReplayConfig, replay
 from ideaflow.errors import DataError, ParameterError
 from ideaflow.io import dataset_from_frames, load_dataset, validate_dataset, write_dataset
 from ideaflow.results import BacktestResult
+
+__version__ = version("ideaflow")
 
 __all__ = [
     "BacktestResult",
@@ -27,11 +31,15 @@ __all__ = [
     "ParameterError",
     "ReplayConfig",
     "__version__",
+    "analyze",
     "backtest",
+    "compare",
     "dataset_from_frames",
     "io",
     "load_dataset",
     "replay",
+    "save",
+    "text",
     "validate_dataset",
     "write_dataset",
 ]

@@ -16,14 +16,19 @@ Conventions (shared by every kernel):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-OPEN_END: int = int(np.iinfo(np.int64).max)
-NS_PER_DAY: int = 86_400 * 1_000_000_000
+OPEN_END: int = int(np.iinfo(np.int64).max)  # a position or follow that never ended
+NO_TIME: int = int(np.iinfo(np.int64).min)  # int64 value of NaT: "no time" (written as null)
+NS_PER_HOUR: int = 3_600 * 1_000_000_000
+NS_PER_DAY: int = 24 * NS_PER_HOUR
 DEFAULT_INITIAL_EQUITY: float = 10_000.0
+# daily Sharpe ratios are annualised by sqrt(days per year); FX trades every calendar day
+DEFAULT_ANNUALIZATION: float = math.sqrt(365.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +90,7 @@ class PriceArrays:
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A validated dataset (SPEC §2) as numpy arrays.
+    """A validated dataset (docs/contract.md §2) as numpy arrays.
 
     Build it with `ideaflow.load_dataset(path)` or `Dataset.from_frames(...)`.
     """

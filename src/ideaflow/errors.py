@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule of the data contract (SPEC §2), with the rows that break it."""
+    """One broken rule of the data contract (docs/contract.md §2), with the rows that break it."""
 
     table: str
     column: str
@@ -43,7 +43,7 @@ class IdeaflowError(Exception):
 
 
 class DataError(IdeaflowError):
-    """The input data break the data contract (SPEC §2)."""
+    """The input data break the data contract (docs/contract.md §2)."""
 
     def __init__(self, message: str, violations: Sequence[Violation] = ()):
         super().__init__(message)

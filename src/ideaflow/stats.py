@@ -1,4 +1,4 @@
-"""Bootstrap intervals for comparing strategies (SPEC §5 "Comparing strategies").
+"""Bootstrap intervals for comparing strategies (docs/contract.md §5 "Comparing strategies").
 
 Subjects trade one market at the same times, so their results are cross-sectionally
 correlated: resampling subjects as if they were independent (the *per-subject*

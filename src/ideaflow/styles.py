@@ -1,4 +1,4 @@
-"""Trader style features and their clustering (shared by SPEC §5 strategies and §6 analytics).
+"""Trader style features and their clustering (shared by docs/contract.md §5 strategies and §6 analytics).
 
 A trader's *style* over a window `[start, end)` is computed from its positions closed in
 that window (so nothing after `end` is ever read — the walk-forward strategies call this
@@ -82,7 +82,7 @@ class PositionColumns:
 
 
 def logged_pnl(ds: Dataset) -> np.ndarray:
-    """Realised PnL of every logged trade (SPEC §3); NaN for trades still open."""
+    """Realised PnL of every logged trade (docs/contract.md §3); NaN for trades still open."""
     t = ds.trades
     with np.errstate(invalid="ignore"):
         pnl = t.side * t.leverage * t.amount * (t.close_price / t.open_price - 1.0) - t.fee

@@ -1,4 +1,4 @@
-"""Social-learning analytics (SPEC §6): idea flow, source diversity, echo chambers,
+"""Social-learning analytics (docs/contract.md §6): idea flow, source diversity, echo chambers,
 popularity vs performance, exploration and the inverted U, on top of the engine's
 `actual` replay. Definitions: docs/analytics.md and each module's docstring.
 

@@ -44,7 +44,8 @@ def ledger(ds: Dataset) -> Ledger:
     result = replay(ds, ReplayConfig(strategy="actual"))
     book = result.book
     metrics = result.metrics
-    d_account, d_day, d_pnl = daily_pnl(book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+    daily = daily_pnl(book, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
+    d_account, d_day, d_pnl = daily.account, daily.day, daily.pnl
     return Ledger(
         account=np.asarray(book.account),
         open_time=np.asarray(book.open_time),

@@ -1,4 +1,4 @@
-"""`analyze`: every SPEC §6 measurement of a dataset in one pass, and its result object.
+"""`analyze`: every docs/contract.md §6 measurement of a dataset in one pass, and its result object.
 
 Stages: the engine's `actual` replay (one accounting for every figure) → per-trader
 network metrics (idea flow, diversity, echo chamber, exploration, popularity) → the
@@ -10,9 +10,6 @@ inverted U) → `AnalysisResult`, which prints a table and writes `traders.parqu
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +29,9 @@ from ideaflow.analytics.inverted_u import inverted_u_finding, social_vs_single
 from ideaflow.analytics.popularity import popularity_panel, popularity_performance
 from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
+from ideaflow.io.write import json_ready, write_json_atomic, write_parquet_atomic
+from ideaflow.progress import Stages
+from ideaflow.results import FigureWriter
 
 LEADER_SETS = ("ever", "end")
 
@@ -95,57 +95,23 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     popularity: pd.DataFrame | None = field(default=None, repr=False)
 
-    def table(self) -> str:
-        """The findings as a text table (what `ideaflow analyze` prints)."""
-        from ideaflow.analytics.report import findings_table
-
-        return findings_table(self.findings)
-
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write traders.parquet, findings.json, the PNG plots and timings.json atomically.
+    def write(self, out_dir: str | Path, *, figures: FigureWriter | None = None) -> dict[str, Path]:
+        """Write traders.parquet, findings.json, the figures `figures(self, out_dir)` draws
+        and timings.json atomically.
 
         Everything but timings.json (seconds per stage) is byte-identical for the same
         data, parameters and seed. Returns the paths by name.
         """
-        from ideaflow.analytics.plots import write_plots
-        from ideaflow.analytics.report import json_ready
-        from ideaflow.io.write import write_json_atomic, write_parquet_atomic
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         paths = {
             "traders": write_parquet_atomic(self.traders, out / "traders.parquet"),
             "findings": write_json_atomic(json_ready(self.findings), out / "findings.json"),
         }
-        paths.update(write_plots(self, out))
+        if figures is not None:
+            paths.update({path.stem: path for path in figures(self, out)})
         paths["timings"] = write_json_atomic(json_ready(self.timings), out / "timings.json")
         return paths
-
-
-class _Stages:
-    """Seconds per stage, and a progress bar over the stages when asked for."""
-
-    def __init__(self, names: list[str], progress: bool):
-        self.timings: dict[str, float] = {}
-        self.bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=len(names), desc="analyze", unit="stage", leave=False)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.bar is not None:
-            self.bar.set_postfix_str(name)
-        start = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - start, 4)
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 STAGES = [
@@ -169,7 +135,7 @@ def analyze(
     progress: bool = False,
     **options: Any,
 ) -> AnalysisResult:
-    """Measure the SPEC §6 social-learning effects of a dataset.
+    """Measure the docs/contract.md §6 social-learning effects of a dataset.
 
     Options (see `AnalysisParams` and docs/analytics.md): binning ("quantile" or
     "uniform"), leaders ("ever" or "end"), period_days, n_clusters, max_leaders,
@@ -183,14 +149,14 @@ def analyze(
         )
     params = AnalysisParams(window_hours=window_hours, bins=bins, seed=seed, **options)
     params.check()
-    stages = _Stages(STAGES, progress)
+    stages = Stages(STAGES, progress, "analyze", leave=False)
     try:
         return _analyze(ds, params, stages)
     finally:
         stages.close()
 
 
-def _analyze(ds: Dataset, p: AnalysisParams, stages: _Stages) -> AnalysisResult:
+def _analyze(ds: Dataset, p: AnalysisParams, stages: Stages) -> AnalysisResult:
     n = ds.n_traders
     tr = ds.trades
     with stages.stage("replay"):

@@ -1,4 +1,4 @@
-"""Source diversity (SPEC §6): how different the traders one listens to are.
+"""Source diversity (docs/contract.md §6): how different the traders one listens to are.
 
 Definitions used here:
 - u's *leaders* are the distinct traders u ever followed (`leaders="ever"`, default) or
@@ -27,6 +27,7 @@ import numpy as np
 from ideaflow.analytics._graph import cap_per_group, leader_sets
 from ideaflow.data import Dataset
 from ideaflow.kernels.analytics import cluster_entropy_nb, leader_correlation_nb
+from ideaflow.styles import cluster_styles, style_features
 
 
 def daily_csr(
@@ -107,11 +108,7 @@ def style_labels(
     ds: Dataset, *, n_clusters: int = 8, seed: int = 0, book=None
 ) -> np.ndarray | None:
     """Style-cluster label per trader code (-1 = no style), from `ideaflow.styles` over the
-    whole data; None when `ideaflow.styles` is not available or too few traders qualify."""
-    try:
-        from ideaflow.styles import cluster_styles, style_features
-    except ImportError:
-        return None
+    whole data; None when too few traders qualify."""
     start = int(ds.trades.open_time.min()) if len(ds.trades) else 0
     features = style_features(ds, start, int(ds.data_end) + 1, book=book)
     n = int(np.asarray(features.traders).shape[0])

@@ -1,4 +1,4 @@
-"""Echo-chamber index (SPEC §6): how closed the circle around a trader is.
+"""Echo-chamber index (docs/contract.md §6): how closed the circle around a trader is.
 
 Definitions used here (ties are directed follow relations over the whole data: a → b when
 a ever followed b; several intervals of one pair are one tie):

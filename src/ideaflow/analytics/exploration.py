@@ -1,4 +1,4 @@
-"""Exploration (SPEC §6; Joseph et al. 2025): how often traders revise whom they mirror.
+"""Exploration (docs/contract.md §6; Joseph et al. 2025): how often traders revise whom they mirror.
 
 Definitions used here:
 - *Follow events* of u: starts of u's follows, plus ends of u's follows that end at or

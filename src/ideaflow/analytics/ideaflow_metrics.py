@@ -1,4 +1,4 @@
-"""Idea flow (SPEC §6): how much of a trader's activity echoes its leaders' recent trades.
+"""Idea flow (docs/contract.md §6): how much of a trader's activity echoes its leaders' recent trades.
 
 Definition used here. The *active leaders* of u at t are the leaders of follows with
 follower u and start_time <= t < end_time. A trade of u opened at t is *matched* when it

@@ -1,4 +1,4 @@
-"""The inverted U of return against idea flow (SPEC §6; Pentland 2013), and social vs
+"""The inverted U of return against idea flow (docs/contract.md §6; Pentland 2013), and social vs
 single trades (Pan et al. 2012).
 
 Inverted U: `binned_fit(idea_flow, roi, bins, transform="linear", fit="quadratic")` over
@@ -85,7 +85,7 @@ def inverted_u_finding(
     n_bins = means.shape[0]
     best = int(np.nanargmax(means))
     out["best_bin"] = best
-    # SPEC §6 compares with "the isolated": the lowest-flow bin is exactly them when the
+    # docs/contract.md §6 compares with "the isolated": the lowest-flow bin is exactly them when the
     # traders at idea flow 0 fill at least one bin (quantile bins keep ties together)
     out["lowest_bin_is_isolated"] = bool(fit.table["x_hi"].iloc[0] == 0.0)
     out["n_bins"] = n_bins

@@ -1,4 +1,4 @@
-"""Popularity vs performance (SPEC §6; Joseph et al. 2025).
+"""Popularity vs performance (docs/contract.md §6; Joseph et al. 2025).
 
 Definitions used here:
 - Period ends t_k = t_0 + k * period (default 30 days; t_0 = the UTC midnight before the

@@ -20,7 +20,7 @@ def main() -> None:
     """ideaflow: a research backtester for social (copy) trading.
 
     Replay copy-trading logs over a follower graph, compare idea-flow strategies
-    walk-forward, and measure social-learning effects. See SPEC and README.
+    walk-forward, and measure social-learning effects. See README.md and docs/contract.md.
     """
 
 

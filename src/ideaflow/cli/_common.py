@@ -1,6 +1,6 @@
 """Helpers shared by the click commands: error handling, exit statuses, option parsing.
 
-Exit statuses (SPEC §2): 0 success, 1 internal error, 2 bad input or bad usage.
+Exit statuses (docs/contract.md §2): 0 success, 1 internal error, 2 bad input or bad usage.
 """
 
 from __future__ import annotations

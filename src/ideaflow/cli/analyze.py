@@ -1,4 +1,4 @@
-"""`ideaflow analyze`: measure the social-learning effects of SPEC §6 on a dataset."""
+"""`ideaflow analyze`: measure the social-learning effects of docs/contract.md §6 on a dataset."""
 
 from __future__ import annotations
 
@@ -64,6 +64,7 @@ def analyze_command(
     """Measure idea flow, diversity, echo chambers, popularity, exploration and the
     inverted U on DATASET; print the findings and write them to OUT."""
     from ideaflow.analytics import analyze
+    from ideaflow.api import save, text
 
     progress = resolve_progress(progress)
     started = time.perf_counter()
@@ -71,9 +72,9 @@ def analyze_command(
     loaded = time.perf_counter()
     result = analyze(ds, progress=progress, **params)  # type: ignore[arg-type]
     result.timings = {"load": round(loaded - started, 4), **result.timings}
-    paths = result.write(out_dir)
-    click.echo(result.table())
+    save(result, out_dir)
+    click.echo(text(result))
+    written = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
     click.echo(
-        f"\nwrote {out_dir}/ ({', '.join(sorted(p.name for p in paths.values()))}) "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"\nwrote {out_dir}/ ({', '.join(written)}) in {time.perf_counter() - started:.1f} s"
     )

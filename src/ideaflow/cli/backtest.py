@@ -1,4 +1,4 @@
-"""`ideaflow backtest`: run one strategy on a dataset and write its results (SPEC §7)."""
+"""`ideaflow backtest`: run one strategy on a dataset and write its results (docs/contract.md §7)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def backtest_command(
     **params: object,
 ) -> None:
     """Backtest one strategy on DATASET and write trades, accounts, summary and plots to OUT."""
-    from ideaflow.api import backtest
+    from ideaflow.api import backtest, text
 
     started = time.perf_counter()
     result = backtest(
@@ -66,7 +66,7 @@ def backtest_command(
         plots=plots,
         **params,
     )
-    click.echo(result.summary_table())
+    click.echo(text(result))
     click.echo(
         f"\nwrote {out_dir}/ (trades.parquet, accounts.parquet, summary.json"
         + (", decisions.parquet" if (out_dir / "decisions.parquet").exists() else "")

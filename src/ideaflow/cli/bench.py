@@ -33,8 +33,8 @@ def bench_command(
     workdir: Path | None,
 ) -> None:
     """Build a random platform and time load, validate, replay, metrics and write."""
-    from ideaflow.bench import run_bench
-    from ideaflow.report import fmt_number, format_rows
+    from ideaflow.api.bench import run_bench
+    from ideaflow.reporting.text import fmt_number, format_rows
 
     click.echo(
         f"building/reusing a platform of {trades:,} trades, {traders:,} traders, "

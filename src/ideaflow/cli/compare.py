@@ -1,4 +1,4 @@
-"""`ideaflow compare` and `ideaflow sweep`: several SPEC §5 strategies side by side, and one
+"""`ideaflow compare` and `ideaflow sweep`: several docs/contract.md §5 strategies side by side, and one
 strategy over a parameter grid (thin wrappers over `ideaflow.strategies`)."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def compare_command(
 ) -> None:
     """Run several strategies on DATASET and compare them; write OUT/STRATEGY/, comparison
     and paired tables and plots."""
-    from ideaflow.strategies.compare import compare
+    from ideaflow.api import compare, text
 
     started = time.perf_counter()
     params = _params(given)
@@ -85,7 +85,7 @@ def compare_command(
         plots=plots,
         progress=sys.stderr.isatty() if progress is None else progress,
     )
-    click.echo(result.table())
+    click.echo(text(result))
     click.echo(
         f"\nwrote {out_dir}/ ({', '.join(names)}, comparison.parquet, paired.parquet"
         + (", plots" if plots else "")

@@ -1,6 +1,6 @@
 """`ideaflow generate` (a synthetic platform) and `ideaflow demo` (the Quick start).
 
-Thin wrappers: the work is done by `ideaflow.synth.generate` and `ideaflow.synth.demo`.
+Thin wrappers: the work is done by `ideaflow.synth.generate` and `ideaflow.api.demo`.
 """
 
 from __future__ import annotations
@@ -80,6 +80,6 @@ def generate_command(
 @handle_errors
 def demo_command(out: Path | None, seed: int, preset: str, progress: bool | None) -> None:
     """Generate the `small` platform and run the headline comparison (the Quick start)."""
-    from ideaflow.synth.demo import run_demo
+    from ideaflow.api.demo import run_demo
 
     run_demo(out, seed=seed, preset=preset, progress=_progress_default(progress), echo=click.echo)

@@ -1,19 +1,20 @@
 """Click options shared by several commands, declared once.
 
-`strategy_options` are the StrategyParams of SPEC §5 (None = the library default, so the
+`strategy_options` are the StrategyParams of docs/contract.md §5 (None = the library default, so the
 defaults live in one place: `ideaflow.strategies.StrategyParams`); `input_options` are
 how a dataset is read (initial equity, bad rows, progress bars).
 """
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
+
+from ideaflow.data import DEFAULT_ANNUALIZATION
 
 F = Callable[..., Any]
 
@@ -108,7 +109,7 @@ def strategy_options(func: F) -> F:
                 "--sharpe-factor",
                 "sharpe_annualization",
                 type=float,
-                default=math.sqrt(365.0),
+                default=DEFAULT_ANNUALIZATION,
                 show_default=True,
                 help="Annualisation factor of the daily Sharpe ratio.",
             ),

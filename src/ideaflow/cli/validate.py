@@ -1,4 +1,4 @@
-"""`ideaflow validate`: check a dataset against the data contract (SPEC §2, §7)."""
+"""`ideaflow validate`: check a dataset against the data contract (docs/contract.md §2, §7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The data contract (SPEC §2): reading, validating, quarantining and writing datasets.
+"""The data contract (docs/contract.md §2): reading, validating, quarantining and writing datasets.
 
 Modules: `schema` (column specifications), `read` (files, partitioned directories and
 frames), `columns` (type checks and normalisation), `validate` (the rules), `report`

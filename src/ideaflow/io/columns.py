@@ -6,7 +6,7 @@ type cannot be normalised is a table-level `Violation` ("wrong type: expected ..
 int64 nanoseconds, a side such as "hold", a float id with a fraction) are returned as an
 `invalid` row mask, so `ideaflow.io.validate` reports them with the other row rules.
 
-Design choices (SPEC §2 is silent on them):
+Design choices (docs/contract.md §2 is silent on them):
 - integer id columns also accept floating columns whose values are whole numbers (pandas
   turns an integer column with missing values into float64); NaN reads as null;
 - in nullable float columns (close_price) NaN reads as null, as pandas writes it;

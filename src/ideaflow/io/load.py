@@ -1,9 +1,9 @@
-"""The public entry points: load, validate or build a `Dataset` (SPEC §2).
+"""The public entry points: load, validate or build a `Dataset` (docs/contract.md §2).
 
 Files and in-memory frames take the same path: read -> normalise and check every rule
 (`ideaflow.io.validate`) -> raise with every problem, or quarantine -> convert.
 
-Design choices (SPEC §2 is silent on them):
+Design choices (docs/contract.md §2 is silent on them):
 - problems that make a table unusable (unreadable file, missing column, wrong type, empty
   trades) raise even in quarantine mode: there is no row to blame;
 - quarantine without `quarantine_dir` drops and counts rows but writes nothing (the
@@ -134,7 +134,7 @@ def load_dataset(
     quarantine_dir: str | os.PathLike[str] | None = None,
     initial_equity: float = DEFAULT_INITIAL_EQUITY,
 ) -> Dataset:
-    """Read, validate and convert the dataset directory `path` (SPEC §2).
+    """Read, validate and convert the dataset directory `path` (docs/contract.md §2).
 
     Raises `DataError` listing every problem. With `on_invalid="quarantine"` rows that
     break a rule (and copies depending on them) are dropped, written with their reasons

@@ -1,4 +1,4 @@
-"""The contract tables of SPEC §2 as column specifications and pyarrow schemas.
+"""The contract tables of docs/contract.md §2 as column specifications and pyarrow schemas.
 
 A column has a *kind* that says which Arrow types are accepted and how it is normalised:
 `int` (any integer width -> int64), `float` (floating or integer -> float64), `string`

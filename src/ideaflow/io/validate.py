@@ -1,4 +1,4 @@
-"""The rules of SPEC §2, checked vectorised over normalised columns.
+"""The rules of docs/contract.md §2, checked vectorised over normalised columns.
 
 Order (STYLE: schema -> types -> values -> references): missing required columns (with a
 `difflib` suggestion), wrong types, then every value rule of every table, then trade ids,
@@ -7,13 +7,13 @@ the positions (in the table as read) of all its rows; the caller turns findings 
 `Violation`s for the report and uses the positions for quarantine. Value rules run on
 every column that could be normalised, so one pass reports everything that can be known.
 
-Design choices (SPEC §2 is silent on them):
+Design choices (docs/contract.md §2 is silent on them):
 - `instrument` must contain a non-blank character ("" and "  " are both empty);
 - a rule relating several rows marks every row taking part: all rows of a duplicated
   trade_id / trader_id / (instrument, time), and every follows interval that overlaps
   another interval of its (follower, leader) pair; intervals are half-open
   [start_time, end_time), so one ending exactly when the next starts does not overlap;
-- a copy may belong to the same trader as its parent (not forbidden by SPEC);
+- a copy may belong to the same trader as its parent (the contract does not forbid it);
 - rows on a parent cycle break the cycle rule; rows whose chain merely leads into a cycle
   depend on those rows (quarantine drops them as dependants);
 - only `trades` may not be empty; empty optional tables are treated as absent.

@@ -10,6 +10,7 @@ and the index), nothing that depends on the wall clock.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -18,8 +19,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ideaflow.errors import ParameterError
+from ideaflow.io.schema import TABLES
 
 ROW_GROUP_SIZE = 1 << 20
 COMPRESSION = "snappy"
@@ -147,8 +152,6 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
 
 def _json_default(value: Any) -> Any:
     """numpy scalars and arrays, paths and timestamps, as JSON understands them."""
-    import numpy as np
-
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.integer):
@@ -166,6 +169,24 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def json_ready(obj: Any) -> Any:
+    """A copy of `obj` that `json.dumps(..., allow_nan=False)` accepts."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [json_ready(v) for v in obj.tolist()]
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        value = float(obj)
+        return value if math.isfinite(value) else None
+    return obj
+
+
 def write_json_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
     """Write `obj` as JSON (sorted keys, indent 2, trailing newline) atomically.
 
@@ -178,6 +199,14 @@ def write_json_atomic(obj: Any, path: str | os.PathLike[str]) -> Path:
     )
     with _atomic_path(target) as temp_name, open(temp_name, "w", encoding="utf-8") as handle:
         handle.write(text + "\n")
+    return target
+
+
+def write_bytes_atomic(data: bytes, path: str | os.PathLike[str]) -> Path:
+    """Write `data` to `path` atomically (a figure, a page)."""
+    target = Path(path)
+    with _atomic_path(target) as temp_name, open(temp_name, "wb") as handle:
+        handle.write(data)
     return target
 
 
@@ -218,8 +247,6 @@ def _with_contract_index(name: str, data: Any) -> Any:
     """A frame whose index is a contract column (df.set_index("trade_id")) keeps it."""
     import pandas as pd
 
-    from ideaflow.io.schema import TABLES
-
     if isinstance(data, pd.DataFrame):
         contract = {spec.name for spec in TABLES[name]}
         if any(level is not None and str(level) in contract for level in data.index.names):
@@ -236,14 +263,13 @@ def write_dataset(
     *,
     partitions: int = 1,
 ) -> Path:
-    """Write the contract tables of a dataset directory (SPEC §2), each atomically.
+    """Write the contract tables of a dataset directory (docs/contract.md §2), each atomically.
 
     Each table becomes `NAME.parquet`, or with `partitions > 1` a directory `NAME/` of
     `part-00000.parquet`, ... (contiguous slices of the rows). A table given as None is
     absent from the dataset: a file or directory of it left by an earlier write is
     removed, so the directory holds exactly the tables given.
     """
-    from ideaflow.errors import ParameterError
 
     if isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1:
         raise ParameterError(f"partitions: expected an integer >= 1, found {partitions!r}")

@@ -1,4 +1,4 @@
-"""Accounting kernels (SPEC §3): position PnL, marks to prices, parent chains.
+"""Accounting kernels (docs/contract.md §3): position PnL, marks to prices, parent chains.
 
 PnL of a position is `side * leverage * amount * (exit_price / open_price - 1) - fee`,
 where the exit price is the close price of a closed position or the mark of an open one.
@@ -10,8 +10,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-OPEN_END = np.iinfo(np.int64).max
-NS_PER_DAY = 86_400 * 1_000_000_000
+from ideaflow.data import NS_PER_DAY, OPEN_END
 
 
 @njit(cache=True, nogil=True, parallel=True)

@@ -1,4 +1,4 @@
-"""Numba kernels of the social-learning analytics (SPEC §6).
+"""Numba kernels of the social-learning analytics (docs/contract.md §6).
 
 Everything here walks sorted event arrays (trades, follow intervals, sparse daily PnL) in
 CSR form, so work and memory grow with the number of events, never with traders x days.

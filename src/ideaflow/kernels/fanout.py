@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ideaflow.data import OPEN_END
 from ideaflow.kernels.replay import (
     MAX_COPIES,
     STATUS_OK,
@@ -291,7 +292,7 @@ def size_roots_nb(
             t = root_open_time[i]
         else:
             i = -1
-            t = np.iinfo(np.int64).max
+            t = OPEN_END
         if n_zero > 0 and zero_time < t:
             # roots that opened and closed at zero_time close after the closes up to
             # zero_time and after every open at zero_time

@@ -1,4 +1,4 @@
-"""Per-account kernels (SPEC §3): equity events, metrics, daily PnL, equity index.
+"""Per-account kernels (docs/contract.md §3): equity events, metrics, daily PnL, equity index.
 
 Everything is computed from each account's own sorted events, so work and memory grow
 with positions (and position-days when marking to prices), never with accounts x days.
@@ -20,9 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-OPEN_END = np.iinfo(np.int64).max
-NO_TIME = np.iinfo(np.int64).min  # NaT: an account without positions
-NS_PER_DAY = 86_400 * 1_000_000_000
+from ideaflow.data import NO_TIME, NS_PER_DAY, OPEN_END
 
 FLAG_CLOSED = 1
 FLAG_SOCIAL = 2

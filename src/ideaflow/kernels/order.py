@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ideaflow.data import OPEN_END
 from ideaflow.kernels.metrics import insertion_sort_pairs_nb, merge_sort_nb
 
-OPEN_END = np.iinfo(np.int64).max
 # average positions per bucket; larger buckets (bursts of closes) are merge-sorted
 _PER_BUCKET = 32
 _INSERTION_MAX = 64

@@ -1,4 +1,4 @@
-"""Copy replay kernels (SPEC §4): the event loop with copy fan-out, and book assembly.
+"""Copy replay kernels (docs/contract.md §4): the event loop with copy fan-out, and book assembly.
 
 `mirror_replay_nb` walks the original ("root") trades in (open_time, trade_id) order,
 merged with their closes, keeping every account's realised equity. At equal timestamps
@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from ideaflow.data import OPEN_END
 from ideaflow.kernels.metrics import insertion_sort_pairs_nb, merge_sort_nb
 
 STATUS_OK = 0
@@ -199,7 +200,7 @@ def _run_events(
         else:
             i = -1
             leader = -1
-            t = np.iinfo(np.int64).max
+            t = OPEN_END
         if n_zero > 0 and zero_time < t:
             # roots that opened and closed at zero_time close after the closes up to
             # zero_time and after every open at zero_time

@@ -1,4 +1,4 @@
-"""Numba kernels of the SPEC §5 strategies: seeded draws, copy fan-out, evaluator picks.
+"""Numba kernels of the docs/contract.md §5 strategies: seeded draws, copy fan-out, evaluator picks.
 
 Randomness is counter-based (splitmix64 of the seed and the integer keys of a draw), so a
 draw depends only on its own keys — a subject's random leaders at rebalance j or a

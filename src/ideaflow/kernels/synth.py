@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-_OPEN_END = np.iinfo(np.int64).max
+from ideaflow.data import OPEN_END
 
 
 @njit(cache=True, nogil=True)
@@ -322,7 +322,7 @@ def simulate_platform_nb(
                     f_follower[n_rows] = u
                     f_leader[n_rows] = cand
                     f_start[n_rows] = rev_time
-                    f_end[n_rows] = _OPEN_END
+                    f_end[n_rows] = OPEN_END
                     slots[u, n_slots[u]] = cand
                     slot_row[u, n_slots[u]] = n_rows
                     n_slots[u] += 1

@@ -1,4 +1,4 @@
-"""Numba kernel of the evaluator vote on an idea (SPEC §5, `diverse` / `echo`).
+"""Numba kernel of the evaluator vote on an idea (docs/contract.md §5, `diverse` / `echo`).
 
 Positions of every trader are sorted by (trader, instrument, open_time, trade_id), with a
 CSR index per trader and, per row, the running maximum of close_time within its
@@ -9,7 +9,7 @@ CSR index per trader and, per row, the running maximum of close_time within its
 2. walk back from the latest such position to the first that *counts*: it was opened
    within the window (`open_time >= t - window`) or is still held at t
    (`close_time > t`: a position closed exactly at t is gone, as closes come first at
-   equal timestamps, SPEC §3). The most recent counting position decides the vote:
+   equal timestamps, docs/contract.md §3). The most recent counting position decides the vote:
    +1 for the same side, -1 for the opposite side; none counts -> 0.
 
 The walk stops as soon as the running maximum of close times shows that no earlier

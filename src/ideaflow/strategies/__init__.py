@@ -1,4 +1,4 @@
-"""SPEC §5 strategies: walk-forward policies per subject, their comparison and sweeps.
+"""docs/contract.md §5 strategies: walk-forward policies per subject, their comparison and sweeps.
 
 - `run_strategy(ds, name, params)` -> `ideaflow.results.BacktestResult`
 - `compare(ds, names, params, out_dir)` -> `ComparisonResult`

@@ -1,5 +1,5 @@
 """From decisions to accounting: each subject's positions as an engine `Book` (account =
-subject index), its SPEC §3 metrics and daily PnL, and the `BacktestResult` tables.
+subject index), its metrics and daily PnL, and the `BacktestResult` tables.
 
 Positions are rows of the `actual` replay's book (so PnL, returns and marks of open
 positions follow the engine's rules exactly), scaled by the decision's size: amount, fee
@@ -10,23 +10,19 @@ trade id) order), its idea as `parent_trade_id` and `root_trade_id`, and hop 1.
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ideaflow.book import NO_TIME, AccountMetrics, Book, trades_frame
-from ideaflow.data import NS_PER_DAY, Dataset
-from ideaflow.metrics import account_metrics, daily_pnl
+from ideaflow.data import Dataset
+from ideaflow.engine.metrics import account_metrics, daily_pnl
+from ideaflow.records import Book, DailyPnl, DecisionRecord
+from ideaflow.results import tables
+from ideaflow.results.frames import to_frame
 from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions
 from ideaflow.strategies.rebalance import Frame
-from ideaflow.tables import DAILY_SCHEMA, UTC_NS, accounts_table, book_table, daily_table
-
-
-def _utc(times: np.ndarray) -> pd.Series:
-    naive = pd.DatetimeIndex(np.asarray(times, dtype=np.int64).view("datetime64[ns]"))
-    return pd.Series(naive.tz_localize("UTC"), copy=False)
 
 
 def strategy_book(frame: Frame, decisions: Decisions, actual: Book) -> Book:
@@ -78,96 +74,47 @@ def strategy_book(frame: Frame, decisions: Decisions, actual: Book) -> Book:
     )
 
 
-# The decisions table is built straight from numpy, typed exactly as pandas -> Arrow
-# would type `decisions_frame` (NaN and NaT become nulls, categorical codes take the
-# narrowest integer type), so no pandas copy of a multi-million-row table is made.
-# Trades and daily tables come from `ideaflow.tables`, shared with the engine.
-
-
-def _f64(values: np.ndarray) -> pa.Array:
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    return pa.array(values, type=pa.float64(), from_pandas=True)
-
-
-def _plain(values: np.ndarray, dtype: type) -> pa.Array:
-    return pa.array(np.ascontiguousarray(values, dtype=dtype))
-
-
-def _ts(values: np.ndarray, missing: int | None = None) -> pa.Array:
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    mask = values == NO_TIME
-    if missing is not None:
-        mask |= values == missing
-    return pa.array(values, type=pa.int64(), mask=mask if mask.any() else None).cast(UTC_NS)
-
-
-def _nullable_ids(values: np.ndarray) -> pa.Array:
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    mask = values < 0
-    return pa.array(values, type=pa.int64(), mask=mask if mask.any() else None)
-
-
-def _categorical(codes: np.ndarray, categories: tuple[str, ...]) -> pa.Array:
-    n = len(categories)
-    index_type = np.int8 if n < 127 else np.int16 if n < 32767 else np.int32
-    return pa.DictionaryArray.from_arrays(
-        pa.array(np.ascontiguousarray(codes, dtype=index_type)),
-        pa.array(list(categories), type=pa.large_string()),
+def decision_record(frame: Frame, decisions: Decisions) -> DecisionRecord:
+    """The decisions as a `DecisionRecord` (trader codes; the table gives their ids)."""
+    trades = frame.ds.trades
+    rows = decisions.row
+    _, account_subject = decisions.accounts(frame.n_subjects)
+    if decisions.sets is not None:
+        flat = decisions.sets.reshape(-1, decisions.sets.shape[2])
+        in_force = flat[decisions.subject.astype(np.int64) * frame.n_periods + decisions.period]
+    else:
+        in_force = np.full((rows.shape[0], 0), -1, dtype=np.int32)
+    return DecisionRecord(
+        subject=frame.subjects[account_subject[decisions.subject]],
+        trade_id=trades.trade_id[rows],
+        leader=trades.trader[rows] if decisions.strategy in COPY_STRATEGIES else None,  # type: ignore[arg-type]
+        time=trades.open_time[rows],
+        instrument=trades.instrument[rows],
+        side=trades.side[rows],
+        taken=decisions.taken,
+        support=decisions.support,
+        n_evaluators=decisions.n_evaluators,
+        size=decisions.size,
+        in_force=in_force,
+        rebalance_time=frame.times[decisions.period],
     )
 
 
 def decisions_table(frame: Frame, decisions: Decisions) -> pa.Table:
-    """`decisions_frame` as an Arrow table (same columns and types), built from numpy."""
+    """decisions.parquet: one row per decision with the evaluators/leaders in force."""
     ds = frame.ds
-    trades = ds.trades
-    rows = decisions.row
-    n = rows.shape[0]
-    columns: dict[str, pa.Array] = {}
-    _, account_subject = decisions.accounts(frame.n_subjects)
-    subject_codes = frame.subjects[account_subject[decisions.subject]]
-    columns["subject_id"] = _plain(ds.trader_ids[subject_codes], np.int64)
-    del subject_codes
-    columns["trade_id"] = _plain(trades.trade_id[rows], np.int64)
-    if decisions.strategy in COPY_STRATEGIES:
-        columns["leader_id"] = _plain(ds.trader_ids[trades.trader[rows]], np.int64)
-    columns["time"] = _ts(trades.open_time[rows])
-    columns["instrument"] = _categorical(trades.instrument[rows], tuple(ds.instruments))
-    columns["side"] = pa.array(trades.side[rows])
-    columns["taken"] = _plain(decisions.taken, np.bool_)
-    columns["support"] = pa.array(decisions.support)
-    columns["n_evaluators"] = pa.array(decisions.n_evaluators)
-    columns["size"] = _f64(decisions.size)
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    if decisions.sets is not None:
-        # one subject-period at a time would be slow; chunks bound the (n, k) temporary
-        flat = decisions.sets.reshape(-1, decisions.sets.shape[2])
-        parts = []
-        step = 1 << 20
-        for a in range(0, n, step):
-            block = flat[
-                decisions.subject[a : a + step].astype(np.int64) * frame.n_periods
-                + decisions.period[a : a + step]
-            ]
-            valid = block >= 0
-            offsets[a + 1 : a + 1 + block.shape[0]] = valid.sum(axis=1)
-            parts.append(ds.trader_ids[block[valid]].astype(np.int64))
-        np.cumsum(offsets, out=offsets)
-        values = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-        del parts
-    else:
-        values = np.zeros(0, dtype=np.int64)
-    columns["in_force"] = pa.ListArray.from_arrays(
-        pa.array(offsets), pa.array(values, type=pa.int64())
-    )
-    del offsets, values
-    columns["rebalance_time"] = _ts(frame.times[decisions.period])
-    return pa.table(columns)
+    return tables.decisions_table(decision_record(frame, decisions), ds.trader_ids, ds.instruments)
+
+
+def decisions_frame(frame: Frame, decisions: Decisions) -> pd.DataFrame:
+    """`decisions_table` as a DataFrame."""
+    return to_frame(decisions_table(frame, decisions))
 
 
 def trades_table(frame: Frame, book: Book, decisions: Decisions) -> pa.Table:
-    """trades.parquet of a strategy book: `ideaflow.tables.book_table` (the schema of every
-    trades.parquet), with each account's positions under its subject's trader id."""
-    return book_table(book, _owner_ids(frame, decisions), tuple(frame.ds.instruments))
+    """trades.parquet of a strategy book: the engine's trades schema, with each account's
+    positions under its subject's trader id."""
+    return tables.book_table(book, _owner_ids(frame, decisions), frame.ds.instruments)
 
 
 def _owner_ids(frame: Frame, decisions: Decisions) -> np.ndarray:
@@ -176,68 +123,21 @@ def _owner_ids(frame: Frame, decisions: Decisions) -> np.ndarray:
     return np.asarray(frame.ds.trader_ids[frame.subjects[account_subject]], dtype=np.int64)
 
 
-def decisions_frame(frame: Frame, decisions: Decisions) -> pd.DataFrame:
-    """decisions.parquet: one row per decision with the evaluators/leaders in force."""
-    ds = frame.ds
-    trades = ds.trades
-    rows = decisions.row
-    n = rows.shape[0]
-    if decisions.sets is not None:
-        flat = decisions.sets.reshape(-1, decisions.sets.shape[2])
-        in_force = flat[decisions.subject.astype(np.int64) * frame.n_periods + decisions.period]
-    else:
-        in_force = np.full((n, 0), -1, dtype=np.int32)
-    valid = in_force >= 0
-    offsets = np.zeros(n + 1, dtype=np.int32)
-    offsets[1:] = np.cumsum(valid.sum(axis=1))
-    values = ds.trader_ids[in_force[valid]].astype(np.int64)
-    in_force_col = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, pa.int64()))
-    _, account_subject = decisions.accounts(frame.n_subjects)
-    subject_codes = frame.subjects[account_subject[decisions.subject]]
-    data = {
-        "subject_id": pd.Series(frame.ds.trader_ids[subject_codes], copy=False),
-        "trade_id": pd.Series(trades.trade_id[rows], copy=False),
-        "leader_id": pd.Series(ds.trader_ids[trades.trader[rows]], copy=False),
-        "time": _utc(trades.open_time[rows]),
-        "instrument": pd.Categorical.from_codes(
-            trades.instrument[rows].astype(np.int32), categories=pd.Index(list(ds.instruments))
-        ),
-        "side": pd.Series(trades.side[rows], copy=False),
-        "taken": pd.Series(decisions.taken, copy=False),
-        "support": pd.Series(decisions.support, copy=False),
-        "n_evaluators": pd.Series(decisions.n_evaluators, copy=False),
-        "size": pd.Series(decisions.size, copy=False),
-        "in_force": pd.arrays.ArrowExtensionArray(in_force_col),
-        "rebalance_time": _utc(frame.times[decisions.period]),
-    }
-    out = pd.DataFrame(data)
-    if decisions.strategy not in COPY_STRATEGIES:
-        out = out.drop(columns=["leader_id"])
-    return out
-
-
-def _expanded_daily_table(
-    account: np.ndarray,
-    day: np.ndarray,
-    pnl: np.ndarray,
-    account_of: np.ndarray,
-    n_accounts: int,
-    scale: np.ndarray,
-    subject_ids: np.ndarray,
-) -> pa.Table:
+def _expanded_daily(
+    daily: DailyPnl, account_of: np.ndarray, n_accounts: int, scale: np.ndarray
+) -> DailyPnl:
     """Daily rows of each subject's account scaled by the subject's factor, one block per
-    subject (subject order), written straight into the output columns a chunk of subjects
-    at a time (herd's few accounts expand to tens of millions of rows)."""
+    subject (subject order; `account` becomes the subject index), filled a chunk of
+    subjects at a time (herd's few accounts expand to tens of millions of rows)."""
     indptr = np.zeros(n_accounts + 1, dtype=np.int64)
-    indptr[1:] = np.cumsum(np.bincount(account, minlength=n_accounts))
+    indptr[1:] = np.cumsum(np.bincount(daily.account, minlength=n_accounts))
     starts = indptr[account_of]
     lengths = indptr[account_of + 1] - starts
     ends = np.cumsum(lengths)
     total = int(ends[-1]) if ends.shape[0] else 0
-    out_ids = np.empty(total, dtype=np.int64)
+    out_subject = np.empty(total, dtype=np.int32)
     out_day = np.empty(total, dtype=np.int64)
     out_pnl = np.empty(total, dtype=np.float64)
-    ids = np.asarray(subject_ids, dtype=np.int64)
     step = 4096
     for a in range(0, account_of.shape[0], step):
         b = min(a + step, account_of.shape[0])
@@ -248,16 +148,11 @@ def _expanded_daily_table(
         chunk_len = lengths[a:b]
         local_start = ends[a:b] - chunk_len - lo  # where each subject's block starts
         index = np.repeat(starts[a:b] - local_start, chunk_len) + np.arange(hi - lo)
-        subject = np.repeat(np.arange(a, b), chunk_len)
-        out_ids[lo:hi] = ids[subject]
-        out_day[lo:hi] = day[index].astype(np.int64) * NS_PER_DAY
-        out_pnl[lo:hi] = pnl[index] * scale[subject]
-    columns = [
-        pa.array(out_ids),
-        pa.array(out_day, type=pa.int64()).cast(UTC_NS),
-        pa.array(out_pnl, type=pa.float64()),
-    ]
-    return pa.Table.from_arrays(columns, schema=DAILY_SCHEMA)
+        subject = np.repeat(np.arange(a, b, dtype=np.int32), chunk_len)
+        out_subject[lo:hi] = subject
+        out_day[lo:hi] = daily.day[index]
+        out_pnl[lo:hi] = daily.pnl[index] * scale[subject]
+    return DailyPnl(account=out_subject, day=out_day, pnl=out_pnl)
 
 
 def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pa.Table, pa.Table]:
@@ -280,9 +175,7 @@ def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pa.T
         data_end=ds.data_end,
         annualization=params.sharpe_annualization,
     )
-    per_subject = AccountMetrics(
-        **{f.name: getattr(metrics, f.name)[account_of] for f in fields(AccountMetrics)}
-    )
+    per_subject = metrics.take(account_of)
     # a subject sharing an account holds its positions scaled by the ratio of initial
     # equities: money amounts scale, ratios (roi, drawdown, sharpe, win rate) do not
     scale = frame.initial_equity / frame.initial_equity[account_subject[account_of]]
@@ -295,18 +188,12 @@ def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pa.T
     subject_ids = ds.trader_ids[frame.subjects]
     # the engine's accounts schema (NaN metrics stay NaN, as in a backtest's file) plus
     # the subject holding the positions
-    accounts = accounts_table(per_subject, subject_ids).append_column(
+    accounts = tables.accounts_table(per_subject, subject_ids).append_column(
         "positions_of", pa.array(subject_ids[account_subject[account_of]], type=pa.int64())
     )
-    account, day, pnl = daily_pnl(book, n_accounts, prices=ds.prices, data_end=ds.data_end)
+    daily = daily_pnl(book, n_accounts, prices=ds.prices, data_end=ds.data_end)
     if n_accounts != frame.n_subjects or not np.array_equal(
         account_of, np.arange(frame.n_subjects)
     ):
-        return accounts, _expanded_daily_table(
-            account, day, pnl, account_of, n_accounts, scale, subject_ids
-        )
-    return accounts, daily_table(account, day, pnl, subject_ids)
-
-
-def book_trades_frame(frame: Frame, book: Book, decisions: Decisions) -> pd.DataFrame:
-    return trades_frame(book, _owner_ids(frame, decisions), frame.ds.instruments)
+        daily = _expanded_daily(daily, account_of, n_accounts, scale)
+    return accounts, tables.daily_table(daily, subject_ids)

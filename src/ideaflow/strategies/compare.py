@@ -1,4 +1,4 @@
-"""`compare`: run several SPEC §5 strategies on the same subjects and compare them.
+"""`compare`: run several docs/contract.md §5 strategies on the same subjects and compare them.
 
 Per strategy (comparison.parquet, one row each):
 - n_subjects; mean / median ROI over subjects; total ROI = sum of PnL / sum of initial
@@ -22,6 +22,7 @@ the same traders: >= min_ideas ideas).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm.auto import tqdm
 
 from ideaflow.data import NS_PER_DAY, Dataset
 from ideaflow.errors import ParameterError
+from ideaflow.io.write import json_ready, write_json_atomic, write_parquet_atomic
+from ideaflow.results import BacktestResult, FigureWriter
 from ideaflow.stats import (
     DEFAULT_BLOCK_DAYS,
     DEFAULT_N_BOOT,
@@ -55,40 +59,28 @@ class ComparisonResult:
     daily_roi: pd.DataFrame  # day x strategy: mean over subjects of pnl / initial equity
     params: dict[str, Any] = field(default_factory=dict)
 
-    def table(self) -> str:
-        return format_comparison(self.comparison)
-
     def write(
-        self, out_dir: str | Path, *, plots: bool = True, skip: set[str] | frozenset = frozenset()
+        self,
+        out_dir: str | Path,
+        *,
+        figures: FigureWriter | None = None,
+        skip: set[str] | frozenset = frozenset(),
     ) -> Path:
-        """Write DIR/STRATEGY/ (except those in `skip`, already written), the tables, plots."""
-        from ideaflow.io import write_json_atomic, write_parquet_atomic
-
+        """Write DIR/STRATEGY/ (except those in `skip`, already written), the tables, and
+        the figures `figures(self, out_dir)` draws."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         # per-strategy directories without their own plots: the comparison plots below
         # show every strategy side by side (and per-strategy PNGs cost seconds each)
         for name, result in self.results.items():
             if name not in skip:
-                result.write(out / name, plots=False)
+                result.write(out / name)
         write_parquet_atomic(self.comparison, out / "comparison.parquet")
         write_parquet_atomic(self.paired, out / "paired.parquet")
-        write_json_atomic({k: _plain(v) for k, v in self.params.items()}, out / "comparison.json")
-        if plots:
-            from ideaflow.strategies.plots import comparison_plots
-
-            comparison_plots(self, out)
+        write_json_atomic(json_ready(self.params), out / "comparison.json")
+        if figures is not None:
+            figures(self, out)
         return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
 
 
 def day_numbers(days: pd.Series) -> np.ndarray:
@@ -155,7 +147,7 @@ def compare(
     block_days: int = DEFAULT_BLOCK_DAYS,
     n_boot: int = DEFAULT_N_BOOT,
     alpha: float = 0.05,
-    plots: bool = True,
+    figures: FigureWriter | None = None,
     progress: bool = False,
 ) -> ComparisonResult:
     """Run `names` on `ds` (one shared runner), compare, and write to `out_dir` if given.
@@ -177,7 +169,7 @@ def compare(
             # write each strategy as it finishes and keep only what the comparison needs
             # (accounts, daily PnL, counts): positions and decisions of several strategies
             # on an eToro-sized platform do not fit in memory together
-            result.write(Path(out_dir) / name, plots=False)
+            result.write(Path(out_dir) / name)
             result = _light(result)
             written.add(name)
         runner.release(name, names[i + 1 :])
@@ -199,15 +191,14 @@ def compare(
         },
     )
     if out_dir is not None:
-        out.write(out_dir, plots=plots, skip=written)
+        out.write(out_dir, figures=figures, skip=written)
     return out
 
 
-def _light(result: Any) -> Any:
+def _light(result: BacktestResult) -> BacktestResult:
     """The result without its positions and decisions (already written)."""
-    from ideaflow.results import BacktestResult
-
     trades = result.table("trades")
+    assert trades is not None  # every result has its trades table
     return BacktestResult(
         strategy=result.strategy,
         params=result.params,
@@ -221,12 +212,8 @@ def _light(result: Any) -> Any:
     )
 
 
-def _progress(names: list[str], progress: bool):
-    if not progress:
-        return names
-    from tqdm import tqdm
-
-    return tqdm(names, desc="strategies", unit="strategy")
+def _progress(names: list[str], progress: bool) -> Iterable[str]:
+    return tqdm(names, desc="strategies", unit="strategy") if progress else names
 
 
 def comparison_tables(
@@ -352,42 +339,3 @@ def comparison_tables(
     daily_roi = pd.DataFrame(series, index=days, columns=names)
     daily_roi.index.name = "day"
     return comparison, paired, daily_roi
-
-
-def format_comparison(comparison: pd.DataFrame) -> str:
-    """The comparison as a readable text table."""
-
-    def pct(v: float, digits: int = 2) -> str:
-        return "-" if not np.isfinite(v) else f"{100 * v:+.{digits}f}%"
-
-    def num(v: float) -> str:
-        return "-" if not np.isfinite(v) else f"{v:.2f}"
-
-    def upl(v: float) -> str:
-        return "-" if not np.isfinite(v) else f"{v:+.1f}%"
-
-    rows = []
-    for r in comparison.to_dict("records"):
-        rows.append(
-            {
-                "strategy": r["strategy"],
-                "subjects": f"{r['n_subjects']:,}",
-                "mean ROI": pct(r["mean_roi"]),
-                "95% CI (block)": f"[{pct(r['mean_roi_ci_low'])}, {pct(r['mean_roi_ci_high'])}]",
-                "median": pct(r["median_roi"]),
-                "total": pct(r["total_roi"]),
-                "Sharpe": num(r["mean_sharpe"]),
-                "max DD": pct(r["mean_max_drawdown"], 1),
-                "hit": pct(r["hit_rate"], 0).lstrip("+"),
-                "vs isolation": upl(r["uplift_vs_isolation_pct"]),
-                "vs herd": upl(r["uplift_vs_herd_pct"]),
-                "beat iso": pct(r["beat_isolation_share"], 0).lstrip("+"),
-                "beat herd": pct(r["beat_herd_share"], 0).lstrip("+"),
-            }
-        )
-    text = pd.DataFrame(rows).to_string(index=False)
-    note = (
-        "uplift = (mean ROI - base mean ROI) / |base mean ROI|; "
-        "CI: moving-block bootstrap over time of the daily ROI summed over subjects"
-    )
-    return "strategy comparison\n" + text + "\n" + note

@@ -1,4 +1,4 @@
-"""Walk-forward decisions of every SPEC §5 strategy, before any accounting.
+"""Walk-forward decisions of every docs/contract.md §5 strategy, before any accounting.
 
 A `Decisions` record holds one row per decision: for the decision strategies
 (isolation / diverse / echo / placebo) one row per own idea of a subject (taken or not,
@@ -13,7 +13,7 @@ Sizing:
   `support >= min_support`;
 - copies: `amount = idea.amount * allocation / E_L(t)` with `allocation = initial_equity
   / k` and `E_L(t)` the leader's realised equity in the `actual` replay (closes at t
-  included), exactly as SPEC §4 sizes a copy.
+  included), exactly as docs/contract.md §4 sizes a copy.
 
 placebo: per subject, exactly as many ideas are rejected as `diverse` rejected for that
 subject; which ones is a seeded draw keyed by (seed, subject, trade id). Its rate comes

@@ -1,14 +1,14 @@
-"""Parameters of the SPEC §5 strategies, with their documented defaults and validation.
+"""Parameters of the docs/contract.md §5 strategies, with their documented defaults and validation.
 
 Defaults (see docs/strategies.md for the reasoning):
 - k = 5 leaders or evaluators per subject: enough for a vote to have a majority, few
   enough that each evaluator's view matters;
 - lookback_days = 90: a quarter of closed trades per candidate style/performance window;
-- rebalance_days = 30: monthly re-decisions (SPEC default);
+- rebalance_days = 30: monthly re-decisions (the contract's default);
 - window_hours = 24: an evaluator's position opened within a day before the idea counts;
 - min_history = 5 closed trades in the lookback for a candidate leader/evaluator;
-- min_support = 0: an idea is taken unless its evaluators net-oppose it (SPEC default);
-- min_ideas = 10 original trades to be a subject (SPEC default);
+- min_support = 0: an idea is taken unless its evaluators net-oppose it (the contract's default);
+- min_ideas = 10 original trades to be a subject (the contract's default);
 - size_by_support = False: a taken idea keeps its logged size;
 - n_clusters = None: KMeans clusters = max(2k, 4) (at most the number of candidates), so
   `diverse` can pick k clusters and still skip the ones nearest the subject;
@@ -21,15 +21,13 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ideaflow.data import DEFAULT_ANNUALIZATION, NS_PER_DAY, NS_PER_HOUR
 from ideaflow.errors import ParameterError
-
-NS_PER_HOUR = 3_600 * 1_000_000_000
-NS_PER_DAY = 24 * NS_PER_HOUR
 
 
 @dataclass(frozen=True)
 class StrategyParams:
-    """Parameters shared by every SPEC §5 strategy (each uses the ones it needs)."""
+    """Parameters shared by every docs/contract.md §5 strategy (each uses the ones it needs)."""
 
     k: int = 5
     lookback_days: float = 90.0
@@ -42,7 +40,7 @@ class StrategyParams:
     n_clusters: int | None = None
     seed: int = 0
     depth: int = 1  # recorded only: strategies copy leaders' original trades (one hop)
-    sharpe_annualization: float = math.sqrt(365.0)
+    sharpe_annualization: float = DEFAULT_ANNUALIZATION
     initial_equity: float | None = None  # None: each subject's equity from the dataset
 
     def __post_init__(self) -> None:

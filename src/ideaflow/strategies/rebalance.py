@@ -1,4 +1,4 @@
-"""The walk-forward frame shared by every SPEC §5 strategy: subjects, rebalance times,
+"""The walk-forward frame shared by every docs/contract.md §5 strategy: subjects, rebalance times,
 ideas per period, and the sorted position index the vote kernel searches.
 
 Rebalance times are `r_j = first trade's open time + j * rebalance`, for every `r_j` up

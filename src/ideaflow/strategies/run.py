@@ -1,4 +1,4 @@
-"""Running SPEC §5 strategies: validation, shared state, and the `BacktestResult`.
+"""Running docs/contract.md §5 strategies: validation, shared state, and the `BacktestResult`.
 
 A `StrategyRunner` holds what every strategy on one dataset shares — the walk-forward
 frame, the `actual` replay (its book sizes copies and supplies PnL), the leaders' equity
@@ -14,7 +14,9 @@ from typing import Any
 import numpy as np
 
 from ideaflow.data import Dataset
+from ideaflow.engine import EquityIndex, ReplayConfig, replay
 from ideaflow.errors import ParameterError
+from ideaflow.results import BacktestResult
 from ideaflow.strategies.books import (
     account_tables,
     decisions_table,
@@ -67,8 +69,6 @@ class StrategyRunner:
     @property
     def actual(self) -> Any:
         if self._actual is None:
-            from ideaflow.engine import ReplayConfig, replay
-
             started = time.perf_counter()
             self._actual = replay(self.ds, ReplayConfig(strategy="actual")).book
             self.timings["actual_replay"] = time.perf_counter() - started
@@ -77,8 +77,6 @@ class StrategyRunner:
     def leader_equity(self, traders: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Realised equity of traders in the `actual` replay (closes at t included)."""
         if self._equity is None:
-            from ideaflow.metrics import EquityIndex
-
             self._equity = EquityIndex.from_book(
                 self.actual, self.ds.n_traders, self.ds.initial_equity
             )
@@ -109,10 +107,8 @@ class StrategyRunner:
             for key in [k for k in self._frame.cache if k[0] == "styles"]:
                 del self._frame.cache[key]
 
-    def run(self, name: str, *, progress: bool = False) -> Any:
+    def run(self, name: str, *, progress: bool = False) -> BacktestResult:
         """One strategy as an `ideaflow.results.BacktestResult`."""
-        from ideaflow.results import BacktestResult
-
         name = check_name(name)
         timings: dict[str, float] = {}
         started = time.perf_counter()
@@ -160,8 +156,8 @@ class StrategyRunner:
 
 def run_strategy(
     ds: Dataset, name: str, params: StrategyParams | None = None, *, progress: bool = False
-) -> Any:
-    """Run one SPEC §5 strategy walk-forward on `ds`; returns a `BacktestResult`.
+) -> BacktestResult:
+    """Run one strategy walk-forward on `ds`; returns a `BacktestResult`.
 
     `name`: isolation, herd, top, random, diverse, echo or placebo (see
     docs/strategies.md); `params`: a `StrategyParams` (defaults when None).

@@ -1,8 +1,8 @@
 """Generate a synthetic platform: market, traders, ideas, follows, and the logged copies.
 
-The generator is a client of the data contract (SPEC §2): it builds the original trades,
+The generator is a client of the data contract (docs/contract.md §2): it builds the original trades,
 follows, prices and accounts, validates them through `ideaflow.io.dataset_from_frames`,
-and takes the logged copies from the engine's own `mirror` replay (SPEC §4, depth 1), so
+and takes the logged copies from the engine's own `mirror` replay (docs/contract.md §4, depth 1), so
 the log is exactly what the engine regenerates from the same follows. The ground truth
 (latent traits and parameters) is written beside the data under `truth/`, never into the
 contract's tables.
@@ -10,10 +10,9 @@ contract's tables.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,10 @@ import pandas as pd
 import pyarrow as pa
 
 from ideaflow.data import OPEN_END
+from ideaflow.engine import ReplayConfig, replay
 from ideaflow.errors import ParameterError
+from ideaflow.io import dataset_from_frames, write_dataset, write_json_atomic, write_parquet_atomic
+from ideaflow.progress import Stages
 from ideaflow.synth.ideas import Ideas, draw_ideas
 from ideaflow.synth.market import Market, ar1_paths, market_from_prices, simulate_market
 from ideaflow.synth.params import SynthParams, resolve_params
@@ -61,12 +63,10 @@ class GeneratedPlatform:
 
     def truth_params(self) -> dict[str, Any]:
         """The content of `truth/params.json`."""
-        from ideaflow import __version__
-
         return {
             "generator": "ideaflow.synth",
             "generator_version": GENERATOR_VERSION,
-            "ideaflow_version": __version__,
+            "ideaflow_version": version("ideaflow"),
             "preset": self.preset,
             "seed": self.seed,
             "overrides": {k: _jsonable(v) for k, v in sorted(self.overrides.items())},
@@ -78,7 +78,6 @@ class GeneratedPlatform:
 
     def write(self, out: str | Path) -> Path:
         """Write the dataset (contract tables) and `truth/` into directory `out`."""
-        from ideaflow.io import write_dataset, write_json_atomic, write_parquet_atomic
 
         out = Path(out)
         write_dataset(out, self.trades, self.follows, self.prices, self.accounts)
@@ -93,32 +92,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
-
-
-class _Progress:
-    """Named stages on one tqdm bar (silent unless asked), with timings."""
-
-    def __init__(self, names: list[str], enabled: bool):
-        self.timings: dict[str, float] = {}
-        self._bar = None
-        if enabled:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=len(names), desc="generate", unit="stage", leave=True)
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self._bar is not None:
-            self._bar.set_postfix_str(name)
-        began = time.perf_counter()
-        yield
-        self.timings[name] = round(time.perf_counter() - began, 4)
-        if self._bar is not None:
-            self._bar.update(1)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
 
 
 _STAGES = ["market", "traders", "ideas", "social", "tables", "copies", "write"]
@@ -144,7 +117,7 @@ def generate(
     seed = int(seed)
     params = resolve_params(preset, overrides)
     preset_name = preset if isinstance(preset, str) else "custom"
-    stages = _Progress(_STAGES if out is not None else _STAGES[:-1], progress)
+    stages = Stages(_STAGES if out is not None else _STAGES[:-1], progress, "generate")
     streams = np.random.SeedSequence([seed, 0x1DEA]).spawn(5)
     try:
         with stages.stage("market"):
@@ -288,8 +261,6 @@ def _log_copies(
     originals: pa.Table, follows: pa.Table, prices: pa.Table, accounts: pa.Table, progress: bool
 ) -> tuple[pa.Table, dict[str, int]]:
     """The full trade log: originals plus the copies the engine's mirror replay makes."""
-    from ideaflow.engine import ReplayConfig, replay
-    from ideaflow.io import dataset_from_frames
 
     ds = dataset_from_frames(originals, follows, prices, accounts)
     result = replay(ds, ReplayConfig(strategy="mirror", depth=1), progress=progress)

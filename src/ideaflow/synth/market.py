@@ -41,7 +41,7 @@ class Market:
         return int(self.bar_times.shape[0])
 
     def prices_table(self) -> pa.Table:
-        """The contract's `prices` table (SPEC §2), instrument-major."""
+        """The contract's `prices` table (docs/contract.md §2), instrument-major."""
         n_inst, n_bars = self.price.shape
         codes = np.repeat(np.arange(n_inst, dtype=np.int32), n_bars)
         names = pa.array(list(self.instruments), type=pa.string())

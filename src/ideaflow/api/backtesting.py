@@ -1,7 +1,8 @@
 """The public Python API: load a dataset and backtest a strategy on it.
 
 `backtest` is what `ideaflow backtest` calls: the engine strategies (`actual`, `mirror`)
-replay the log (SPEC §3-4); every other name is a walk-forward policy of SPEC §5.
+replay the log (docs/contract.md §3-4); every other name is a walk-forward policy
+(docs/contract.md §5).
 """
 
 from __future__ import annotations
@@ -9,19 +10,27 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from ideaflow.data import DEFAULT_INITIAL_EQUITY, Dataset
+import numpy as np
+import pyarrow as pa
+
+from ideaflow.data import DEFAULT_ANNUALIZATION, DEFAULT_INITIAL_EQUITY, Dataset, TradeArrays
+from ideaflow.engine import ReplayConfig, replay
 from ideaflow.errors import ParameterError
-from ideaflow.results import BacktestResult
+from ideaflow.io import load_dataset
+from ideaflow.io import write as io_write
+from ideaflow.reporting.figures import backtest_figures
+from ideaflow.results import BacktestResult, backtest_result
+from ideaflow.results.tables import TRADES_SCHEMA, DeferredBookTable, book_chunks
+from ideaflow.strategies import STRATEGIES, StrategyParams, run_strategy
 
 ENGINE_STRATEGIES = ("actual", "mirror")
 
 
 def all_strategies() -> tuple[str, ...]:
-    from ideaflow.strategies import STRATEGIES
-
     return ENGINE_STRATEGIES + tuple(s for s in STRATEGIES if s not in ENGINE_STRATEGIES)
 
 
@@ -40,8 +49,6 @@ def load(
                 "already built with its initial equities (pass initial_equity to load_dataset)"
             )
         return data
-    from ideaflow.io import load_dataset
-
     return load_dataset(
         data,
         on_invalid=on_invalid,
@@ -56,7 +63,7 @@ def backtest(
     *,
     depth: int = 1,
     initial_equity: float | None = None,
-    sharpe_annualization: float = math.sqrt(365.0),
+    sharpe_annualization: float = DEFAULT_ANNUALIZATION,
     on_invalid: str = "error",
     quarantine_dir: str | Path | None = None,
     progress: bool = False,
@@ -67,8 +74,8 @@ def backtest(
     """Backtest one strategy on a dataset (a path or a loaded `Dataset`).
 
     `actual` accounts for the log as it is; `mirror` keeps the original trades and
-    regenerates every copy from `follows` (SPEC §4, copies of copies up to `depth` hops).
-    Other names run a SPEC §5 policy with `strategy_params` (see `StrategyParams`).
+    regenerates every copy from `follows` (docs/contract.md §4, copies of copies up to `depth` hops).
+    Other names run a docs/contract.md §5 policy with `strategy_params` (see `StrategyParams`).
     With `out`, every output is written there too (`BacktestResult.write`); for the engine
     strategies trades.parquet is then written while the metrics are being computed.
 
@@ -103,10 +110,8 @@ def backtest(
         unused = sorted(k for k, v in strategy_params.items() if v is not None)
         if unused:
             raise ParameterError(
-                f"{', '.join(unused)}: only apply to the SPEC §5 strategies, not to `{strategy}`"
+                f"{', '.join(unused)}: only apply to the walk-forward strategies, not to `{strategy}`"
             )
-        from ideaflow.engine import ReplayConfig, replay
-
         config = ReplayConfig(
             strategy=strategy, depth=depth, sharpe_annualization=sharpe_annualization
         )
@@ -123,13 +128,11 @@ def backtest(
                 write_trades(book)
 
         replayed = replay(ds, config, progress=progress, on_book=on_book)
-        result = replayed.to_result(ds, trades=early.get("table"))
+        result = backtest_result(replayed, ds, trades=early.get("table"))
         if "future" in early:
             result.pending_write("trades", Path(out) / "trades.parquet", early["future"])  # type: ignore[arg-type]
         result.params["seed"] = seed
     else:
-        from ideaflow.strategies import StrategyParams, run_strategy
-
         given = {k: v for k, v in strategy_params.items() if v is not None}
         given.setdefault("depth", depth)
         given.setdefault("sharpe_annualization", sharpe_annualization)
@@ -141,7 +144,7 @@ def backtest(
     result.timings = {"load": load_seconds, **result.timings}
     result.meta = {**ds.meta, **result.meta}
     if out is not None:
-        result.write(out, plots=plots)
+        result.write(out, figures=backtest_figures if plots else None)
     return result
 
 
@@ -154,18 +157,14 @@ def _start_writing_trades(ds: Dataset, out: Path, early: dict[str, Any]) -> Any:
     is only built when asked for: the metrics, the memory peak of a backtest, then run
     beside one chunk of it.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    from ideaflow.io.write import ROW_GROUP_SIZE, write_parquet_chunks_atomic
-    from ideaflow.tables import TRADES_SCHEMA, DeferredBookTable, book_chunks
 
     def on_book(book: Any) -> None:
-        chunks = book_chunks(book, ds.trader_ids, ds.instruments, ROW_GROUP_SIZE)
+        chunks = book_chunks(book, ds.trader_ids, ds.instruments, io_write.ROW_GROUP_SIZE)
         out.mkdir(parents=True, exist_ok=True)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ideaflow-write")
         early["table"] = DeferredBookTable(book, ds.trader_ids, ds.instruments)
         early["future"] = pool.submit(
-            write_parquet_chunks_atomic, TRADES_SCHEMA, chunks, out / "trades.parquet"
+            io_write.write_parquet_chunks_atomic, TRADES_SCHEMA, chunks, out / "trades.parquet"
         )
         pool.shutdown(wait=False)  # the running write finishes; the pool takes no more
 
@@ -179,8 +178,6 @@ def _release_arrow_memory() -> None:
     as the dataset itself (1 GB at 10 M trades); numpy (which allocates the replay's
     arrays) cannot reuse it, so it would otherwise count towards the peak.
     """
-    import pyarrow as pa
-
     pa.default_memory_pool().release_unused()
 
 
@@ -191,10 +188,6 @@ def _release_trades(ds: Dataset) -> None:
     rest of a backtest reads the dataset's traders, follows, prices and meta, never its
     trades (`Dataset` is frozen for its users, hence `object.__setattr__`).
     """
-    import numpy as np
-
-    from ideaflow.data import TradeArrays
-
     empty = {
         f.name: np.zeros(0, dtype=getattr(ds.trades, f.name).dtype)
         for f in dataclasses.fields(TradeArrays)

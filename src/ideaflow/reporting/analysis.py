@@ -1,52 +1,31 @@
 """PNG plots of the analysis: the inverted U, popularity vs performance, exploration vs
 return, and the in-degree distribution on log-log axes.
 
-Rendered with matplotlib's Agg backend, without timestamps or version metadata, so the
-same findings give the same bytes; each file is written atomically.
+Rendered without timestamps or version metadata (`save_figure`), so the same findings
+give the same bytes; each file is written atomically.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
-if TYPE_CHECKING:
-    from ideaflow.analytics.analysis import AnalysisResult
+from ideaflow.analytics.analysis import AnalysisResult
+from ideaflow.reporting.figures import save_figure
 
-_PNG_META = {"Software": None}
 MAX_SCATTER = 20_000
 
 
-def _figure():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
-
+def _figure() -> tuple[Figure, Any]:
     fig = Figure(figsize=(6.4, 4.4), dpi=100)
     return fig, fig.add_subplot(1, 1, 1)
 
 
-def _save(fig: Any, path: Path) -> Path:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata=_PNG_META)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # write aside, then rename over the target: never half a file
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+def _save(fig: Figure, path: Path) -> Path:
+    return save_figure(fig, path, tight=False)
 
 
 def _binned(ax: Any, fit: dict[str, Any], xlabel: str, ylabel: str, log_x: bool) -> None:
@@ -125,12 +104,12 @@ def plot_in_degree(findings: dict[str, Any], path: Path) -> Path:
     return _save(fig, path)
 
 
-def write_plots(result: AnalysisResult, out: Path) -> dict[str, Path]:
-    """Write the four PNGs into `out`; returns their paths by name."""
+def analysis_figures(result: AnalysisResult, out: Path) -> list[Path]:
+    """Write the four PNGs into `out`; returns their paths."""
     f = result.findings
-    return {
-        "inverted_u": plot_inverted_u(f, out / "inverted_u.png"),
-        "popularity": plot_popularity(result, out / "popularity_vs_performance.png"),
-        "exploration": plot_exploration(f, out / "exploration.png"),
-        "in_degree": plot_in_degree(f, out / "in_degree.png"),
-    }
+    return [
+        plot_inverted_u(f, out / "inverted_u.png"),
+        plot_popularity(result, out / "popularity_vs_performance.png"),
+        plot_exploration(f, out / "exploration.png"),
+        plot_in_degree(f, out / "in_degree.png"),
+    ]

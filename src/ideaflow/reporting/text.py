@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from ideaflow.results import BacktestResult
+from ideaflow.results import BacktestResult
 
 
 def fmt_number(value: Any, kind: str = "num") -> str:

@@ -1,4 +1,4 @@
-"""Accounting and per-account metrics of any book (SPEC §3): position PnL, account
+"""Accounting and per-account metrics of any book (docs/contract.md §3): position PnL, account
 metrics, sparse daily PnL, and an index of realised equity over time.
 
 Generic over books: the engine's replays and the strategies' subject books alike.
@@ -15,8 +15,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from ideaflow.book import AccountMetrics, Book
-from ideaflow.data import NS_PER_DAY, OPEN_END, PriceArrays
+from ideaflow.data import DEFAULT_ANNUALIZATION, NS_PER_DAY, OPEN_END, PriceArrays
 from ideaflow.errors import ParameterError
 from ideaflow.kernels.accounting import (
     daily_price_table_nb,
@@ -30,8 +29,8 @@ from ideaflow.kernels.metrics import (
     equity_index_nb,
     group_positions_nb,
 )
+from ideaflow.records import AccountMetrics, Book, DailyPnl
 
-DEFAULT_ANNUALIZATION = math.sqrt(365.0)
 # below this many rows, parallel kernels run on one thread: a parallel launch costs more
 # than it saves on small inputs (milliseconds on a busy machine, and strategies call the
 # metrics many times on small books)
@@ -198,7 +197,7 @@ def account_metrics(
     data_end: int | None = None,
     annualization: float = DEFAULT_ANNUALIZATION,
 ) -> AccountMetrics:
-    """Per-account metrics (SPEC §3) of any book; accounts without positions get a row.
+    """Per-account metrics (docs/contract.md §3) of any book; accounts without positions get a row.
 
     `prices` adds day-end marks of open positions to the equity path (drawdown, sharpe);
     `data_end` (default: the book's last time) is where open positions are marked.
@@ -232,7 +231,7 @@ def daily_pnl(
     *,
     prices: PriceArrays | None = None,
     data_end: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> DailyPnl:
     """Sparse daily PnL (account int32, day int64 UTC days since epoch, pnl float64).
 
     Realised PnL on close days; with `prices`, the day-end mark changes of open positions
@@ -241,7 +240,8 @@ def daily_pnl(
     """
     grouped = _as_grouped(book, n_accounts, prices, data_end)
     with threads_for(grouped.records.shape[0] + n_accounts):
-        return daily_pnl_nb(grouped.indptr, grouped.records, grouped.marks)
+        account, day, pnl = daily_pnl_nb(grouped.indptr, grouped.records, grouped.marks)
+    return DailyPnl(account=account, day=day, pnl=pnl)
 
 
 @dataclass(frozen=True, eq=False)

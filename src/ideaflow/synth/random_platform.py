@@ -1,4 +1,4 @@
-"""`ideaflow bench`: a random copy-trading platform of a given size, and the timed replay.
+"""A random copy-trading platform of a given size (the one `ideaflow bench` times).
 
 Vectorised numpy (no per-row Python) so that 10 million trades build in seconds. Trader
 activity and leader popularity are heavy-tailed (Pareto / Zipf-like), and popular
@@ -7,11 +7,13 @@ traders trade more, which is what makes copy fan-out expensive on real platforms
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+
+from ideaflow.io.write import write_parquet_atomic
 
 YEAR_NS = 365 * 86_400 * 1_000_000_000
 START_NS = 1_293_840_000 * 1_000_000_000  # 2011-01-01T00:00:00Z
@@ -93,9 +95,9 @@ def build_platform(
 
 
 def write_platform(tables: dict[str, pa.Table], out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the tables as `out/NAME.parquet`, each atomically."""
     for name, table in tables.items():
-        pq.write_table(table, out / f"{name}.parquet", row_group_size=1 << 20)
+        write_parquet_atomic(table, out / f"{name}.parquet")
     return out
 
 
@@ -104,60 +106,9 @@ def ensure_platform(
 ) -> tuple[Path, float]:
     """The platform's directory under `workdir` (`platform-T-N-F-SEED`), built and written
     first when it is not there yet; also the seconds spent building it (0 when reused)."""
-    import time
-
     data_dir = workdir / f"platform-{n_trades}-{n_traders}-{n_follows}-{seed}"
     if (data_dir / "trades.parquet").exists():
         return data_dir, 0.0
     started = time.perf_counter()
     write_platform(build_platform(n_trades, n_traders, n_follows, seed), data_dir)
     return data_dir, time.perf_counter() - started
-
-
-def run_bench(
-    n_trades: int,
-    n_traders: int,
-    n_follows: int,
-    *,
-    seed: int = 0,
-    depth: int = 1,
-    workdir: Path | None = None,
-    repeats: int = 1,
-    progress: bool = False,
-) -> dict:
-    """Build (or reuse) a random platform, then time load + mirror replay + write per stage.
-
-    Returns stage timings (median over `repeats` after one warm-up run that also loads
-    the Numba cache), counts, throughput and the process's peak RSS.
-    """
-    import resource
-    import statistics
-    import tempfile
-    import time
-
-    from ideaflow.api import backtest
-
-    work = workdir or Path(tempfile.mkdtemp(prefix="ideaflow-bench-"))
-    data_dir, built_s = ensure_platform(work, n_trades, n_traders, n_follows, seed)
-    runs = []
-    for i in range(repeats + 1):
-        started = time.perf_counter()
-        result = backtest(data_dir, "mirror", depth=depth, progress=progress and i == 0)
-        result.write(work / "out", plots=False)
-        total = time.perf_counter() - started
-        runs.append({"total": total, **result.timings})
-    measured = runs[1:]
-    stages = {key: statistics.median(r.get(key, 0.0) for r in measured) for key in measured[0]}
-    copies = int(result.counts.get("copies_generated", 0))
-    return {
-        "dataset": str(data_dir),
-        "build_platform_s": built_s,
-        "warmup_total_s": runs[0]["total"],
-        "stages_s": stages,
-        "trades": n_trades,
-        "traders": n_traders,
-        "follows": n_follows,
-        "copies": copies,
-        "trades_per_s": n_trades / stages["total"],
-        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
-    }

@@ -1,30 +1,9 @@
-"""The findings of `analyze` as a table a person reads, next to the published figures,
-and as strict JSON (NaN → null, numpy scalars → Python numbers)."""
+"""The findings of `analyze` as a table a person reads, next to the published figures."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
-
-import numpy as np
-
-
-def json_ready(obj: Any) -> Any:
-    """A copy of `obj` that `json.dumps(..., allow_nan=False)` accepts."""
-    if isinstance(obj, dict):
-        return {str(k): json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [json_ready(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [json_ready(v) for v in obj.tolist()]
-    if isinstance(obj, bool | np.bool_):
-        return bool(obj)
-    if isinstance(obj, int | np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    return obj
 
 
 def _num(value: Any, digits: int = 4) -> str:

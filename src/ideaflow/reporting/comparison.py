@@ -1,37 +1,21 @@
-"""Comparison plots: ROI distribution per strategy and cumulative PnL over time per strategy.
-
-matplotlib runs headless (Agg); figures are saved atomically and closed.
-"""
+"""A comparison for people: the text table, and the plots (ROI distribution per strategy,
+cumulative PnL over time per strategy)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from ideaflow.data import NS_PER_DAY
-
-if TYPE_CHECKING:
-    from ideaflow.strategies.compare import ComparisonResult
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+from ideaflow.reporting.figures import save_figure
+from ideaflow.strategies.compare import ComparisonResult, daily_chunks, daily_day_range
 
 
-def comparison_plots(comparison: ComparisonResult, out: Path) -> list[Path]:
+def comparison_figures(comparison: ComparisonResult, out: Path) -> list[Path]:
     """`roi_by_strategy.png` (box plots) and `cumulative_pnl_by_strategy.png`."""
-    from ideaflow.plots import save_figure
-    from ideaflow.strategies.compare import daily_chunks, daily_day_range
-
-    plt = _pyplot()
     written = []
     names = list(comparison.results)
     data = []
@@ -41,7 +25,8 @@ def comparison_plots(comparison: ComparisonResult, out: Path) -> list[Path]:
     pooled = np.concatenate(data) if data else np.zeros(0)
     if pooled.shape[0]:
         lo, hi = np.quantile(pooled, [0.01, 0.99])
-        fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(names)), 4))
+        fig = Figure(figsize=(max(6, 1.2 * len(names)), 4))
+        ax = fig.subplots()
         ax.boxplot([np.clip(d, lo, hi) for d in data], showfliers=False)
         ax.set_xticks(range(1, len(names) + 1), names)
         means = [float(np.mean(d)) if len(d) else np.nan for d in data]
@@ -54,9 +39,9 @@ def comparison_plots(comparison: ComparisonResult, out: Path) -> list[Path]:
         ax.legend(loc="best")
         path = out / "roi_by_strategy.png"
         save_figure(fig, path)
-        plt.close(fig)
         written.append(path)
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     plotted = False
     for name in names:
         result = comparison.results[name]
@@ -83,5 +68,43 @@ def comparison_plots(comparison: ComparisonResult, out: Path) -> list[Path]:
         path = out / "cumulative_pnl_by_strategy.png"
         save_figure(fig, path)
         written.append(path)
-    plt.close(fig)
     return written
+
+
+def format_comparison(comparison: pd.DataFrame) -> str:
+    """The comparison as a readable text table."""
+
+    def pct(v: float, digits: int = 2) -> str:
+        return "-" if not np.isfinite(v) else f"{100 * v:+.{digits}f}%"
+
+    def num(v: float) -> str:
+        return "-" if not np.isfinite(v) else f"{v:.2f}"
+
+    def upl(v: float) -> str:
+        return "-" if not np.isfinite(v) else f"{v:+.1f}%"
+
+    rows = []
+    for r in comparison.to_dict("records"):
+        rows.append(
+            {
+                "strategy": r["strategy"],
+                "subjects": f"{r['n_subjects']:,}",
+                "mean ROI": pct(r["mean_roi"]),
+                "95% CI (block)": f"[{pct(r['mean_roi_ci_low'])}, {pct(r['mean_roi_ci_high'])}]",
+                "median": pct(r["median_roi"]),
+                "total": pct(r["total_roi"]),
+                "Sharpe": num(r["mean_sharpe"]),
+                "max DD": pct(r["mean_max_drawdown"], 1),
+                "hit": pct(r["hit_rate"], 0).lstrip("+"),
+                "vs isolation": upl(r["uplift_vs_isolation_pct"]),
+                "vs herd": upl(r["uplift_vs_herd_pct"]),
+                "beat iso": pct(r["beat_isolation_share"], 0).lstrip("+"),
+                "beat herd": pct(r["beat_herd_share"], 0).lstrip("+"),
+            }
+        )
+    text = pd.DataFrame(rows).to_string(index=False)
+    note = (
+        "uplift = (mean ROI - base mean ROI) / |base mean ROI|; "
+        "CI: moving-block bootstrap over time of the daily ROI summed over subjects"
+    )
+    return "strategy comparison\n" + text + "\n" + note

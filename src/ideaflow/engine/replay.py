@@ -1,7 +1,7 @@
-"""Replay engine (SPEC §3-4): the log as it is (`actual`) or with copies regenerated
+"""Replay engine (docs/contract.md §3-4): the log as it is (`actual`) or with copies regenerated
 from the follow graph (`mirror`), then per-account metrics.
 
-Decisions (where SPEC leaves room), all implemented in `ideaflow.kernels`:
+Decisions (where the contract leaves room), all implemented in `ideaflow.kernels`:
 
 - PnL of a closed position: `side * leverage * amount * (close_price / open_price - 1) - fee`,
   `ret = pnl / amount`. An open position is marked to the last price at or before
@@ -49,23 +49,22 @@ Decisions (where SPEC leaves room), all implemented in `ideaflow.kernels`:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from ideaflow.book import (
-    NO_TIME,
-    AccountMetrics,
-    Book,
-    accounts_frame,
-    daily_frame,
-    trades_frame,
-)
 from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
+from ideaflow.engine.metrics import (
+    DEFAULT_ANNUALIZATION,
+    GroupedBook,
+    account_metrics,
+    check_annualization,
+    daily_pnl,
+    group_book,
+    threads_for,
+)
 from ideaflow.errors import IdeaflowError, ParameterError
 from ideaflow.kernels.accounting import (
     book_pnl_nb,
@@ -81,17 +80,8 @@ from ideaflow.kernels.replay import (
     count_hop1_candidates_nb,
     mirror_replay_nb,
 )
-from ideaflow.metrics import (
-    DEFAULT_ANNUALIZATION,
-    EquityIndex,
-    GroupedBook,
-    account_metrics,
-    check_annualization,
-    daily_pnl,
-    group_book,
-    position_pnl,
-    threads_for,
-)
+from ideaflow.progress import Stages
+from ideaflow.records import AccountMetrics, Book, DailyPnl
 
 STRATEGIES = ("actual", "mirror")
 MAX_DEPTH = 100
@@ -141,85 +131,24 @@ class ReplayResult:
     metrics: AccountMetrics
     counts: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
-    # the book grouped by account, kept for `daily_frame` (then released)
+    # the book grouped by account, kept for `daily` (then released)
     grouped: GroupedBook | None = field(default=None, repr=False)
 
-    def trades_frame(self, ds: Dataset) -> pd.DataFrame:
-        """Every position with trader ids and instrument names, by (open_time, trade_id)."""
-        return trades_frame(self.book, ds.trader_ids, ds.instruments)
-
-    def accounts_frame(self, ds: Dataset) -> pd.DataFrame:
-        """One row per trader (by trader_id) with the metrics of SPEC §3."""
-        return accounts_frame(self.metrics, ds.trader_ids)
-
-    def daily_frame(self, ds: Dataset) -> pd.DataFrame:
-        """Sparse daily PnL per trader: trader_id, day (UTC midnight), pnl."""
+    def daily(self, ds: Dataset) -> DailyPnl:
+        """Sparse daily PnL per account; releases the grouped positions (0.8 GB at 30 M
+        positions) it is computed from."""
         source: Book | GroupedBook = self.book if self.grouped is None else self.grouped
-        account, day, pnl = daily_pnl(source, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
         self.grouped = None
-        return daily_frame(account, day, pnl, ds.trader_ids)
+        return daily_pnl(source, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
 
-    def to_result(self, ds: Dataset, trades: Any = None) -> Any:
-        """This replay as an `ideaflow.results.BacktestResult`.
-
-        The tables are built as Arrow straight from the numpy columns (no pandas copy of
-        a platform-size book); `result.trades` etc. convert to pandas on first use.
-        `trades`: the book's Arrow table when the caller already built it.
-        """
-        from ideaflow.results import BacktestResult
-        from ideaflow.tables import accounts_table, book_table, daily_table
-
-        started = time.perf_counter()
-        source: Book | GroupedBook = self.book if self.grouped is None else self.grouped
-        account, day, pnl = daily_pnl(source, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
-        # the grouped records (0.8 GB at 30 M positions) are not needed any more
-        del source
-        self.grouped = None
-        daily = daily_table(account, day, pnl, ds.trader_ids)
-        if trades is None:
-            trades = book_table(self.book, ds.trader_ids, ds.instruments)
-        accounts = accounts_table(self.metrics, ds.trader_ids)
-        timings = dict(self.timings)
-        timings["tables"] = time.perf_counter() - started
-        return BacktestResult(
-            strategy=self.config.strategy,
-            params={
-                "strategy": self.config.strategy,
-                "depth": int(self.config.depth),
-                "sharpe_annualization": float(self.config.sharpe_annualization),
-            },
-            trades=trades,
-            accounts=accounts,
-            daily=daily,
-            counts=dict(self.counts),
-            timings=timings,
-        )
-
-
-class _Stages:
-    """Times named stages and drives an optional tqdm bar over them."""
-
-    def __init__(self, names: list[str], progress: bool):
-        self.timings: dict[str, float] = {}
-        self.bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=len(names), desc="replay", unit="stage")
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.bar is not None:
-            self.bar.set_postfix_str(name)
-        started = time.perf_counter()
-        yield
-        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
-        if self.bar is not None:
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+    @property
+    def params(self) -> dict[str, Any]:
+        """The replay's parameters, as recorded in summary.json."""
+        return {
+            "strategy": self.config.strategy,
+            "depth": int(self.config.depth),
+            "sharpe_annualization": float(self.config.sharpe_annualization),
+        }
 
 
 def replay(
@@ -228,7 +157,7 @@ def replay(
     progress: bool = False,
     on_book: Callable[[Book], None] | None = None,
 ) -> ReplayResult:
-    """Replay a dataset (SPEC §3-4) and compute per-account metrics.
+    """Replay a dataset (docs/contract.md §3-4) and compute per-account metrics.
 
     `on_book`, when given, is called with the finished book before the metrics are
     computed (the CLI starts writing trades.parquet there, overlapping the two).
@@ -237,7 +166,7 @@ def replay(
     if not isinstance(config, ReplayConfig):
         raise ParameterError(f"config: expected a ReplayConfig; found {type(config).__name__}")
     config.validate()
-    stages = _Stages(["marks", "replay", "book", "metrics"], progress)
+    stages = Stages(["marks", "replay", "book", "metrics"], progress, "replay")
     try:
         with stages.stage("marks"):
             marks = _marks(ds)
@@ -286,7 +215,7 @@ def _trade_counts(ds: Dataset) -> dict[str, Any]:
     }
 
 
-def _replay_actual(ds: Dataset, marks: np.ndarray, stages: _Stages) -> tuple[Book, dict]:
+def _replay_actual(ds: Dataset, marks: np.ndarray, stages: Stages) -> tuple[Book, dict]:
     t = ds.trades
     with stages.stage("replay"):
         with threads_for(len(t)):
@@ -330,9 +259,7 @@ def _replay_actual(ds: Dataset, marks: np.ndarray, stages: _Stages) -> tuple[Boo
     return book, counts
 
 
-def _replay_mirror(
-    ds: Dataset, marks: np.ndarray, depth: int, stages: _Stages
-) -> tuple[Book, dict]:
+def _replay_mirror(ds: Dataset, marks: np.ndarray, depth: int, stages: Stages) -> tuple[Book, dict]:
     t = ds.trades
     f = ds.follows
     with stages.stage("replay"):
@@ -489,17 +416,3 @@ _TRADE_COLUMNS = (
 def day_of(times: Any) -> np.ndarray:
     """UTC day numbers (days since the epoch) of int64 ns timestamps."""
     return np.asarray(times, dtype=np.int64) // NS_PER_DAY
-
-
-__all__ = [
-    "NO_TIME",
-    "AccountMetrics",
-    "Book",
-    "EquityIndex",
-    "ReplayConfig",
-    "ReplayResult",
-    "account_metrics",
-    "daily_pnl",
-    "position_pnl",
-    "replay",
-]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -17,7 +19,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ideaflow import __version__
+from ideaflow.data import Dataset
+from ideaflow.engine import ReplayResult
+from ideaflow.io.write import json_ready, to_arrow, write_json_atomic, write_parquet_atomic
+from ideaflow.results.frames import to_frame
+from ideaflow.results.tables import accounts_table, book_table, daily_table
+
+# writes the figures of a result into a directory and returns their paths (the
+# presentation layer's `backtest_figures`, handed in by whoever asks for plots)
+FigureWriter: TypeAlias = Callable[[Any, Path], list[Path]]
 
 
 def versions() -> dict[str, str]:
@@ -25,10 +35,8 @@ def versions() -> dict[str, str]:
 
     Read from the installed distributions' metadata, so nothing is imported for it.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"ideaflow": __version__, "python": platform.python_version()}
-    for name in ("numpy", "pandas", "numba", "pyarrow", "scikit-learn", "scipy"):
+    found = {"python": platform.python_version()}
+    for name in ("ideaflow", "numpy", "pandas", "numba", "pyarrow", "scikit-learn", "scipy"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:  # pragma: no cover - every one is a dependency
@@ -36,34 +44,11 @@ def versions() -> dict[str, str]:
     return found
 
 
-def _finite_or_none(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        value = float(value)
-        return value if np.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    return value
-
-
 _TABLES = ("trades", "accounts", "decisions", "daily")
 # a table as given to a result: pandas, Arrow, or a function building it when first needed
 Table: TypeAlias = pd.DataFrame | pa.Table | Callable[[], pd.DataFrame | pa.Table]
-_NULLABLE_IDS = ("root_trade_id", "parent_trade_id")
 # the trades columns the headline reads (besides the row count)
 _HEADLINE_COLUMNS = ("close_time", "parent_trade_id", "ret")
-
-
-def _to_frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow -> pandas, keeping nullable id columns as Int64 (not float with NaN)."""
-    frame = table.to_pandas()
-    for name in _NULLABLE_IDS:
-        if name in frame.columns and table.schema.field(name).type == pa.int64():
-            column = table.column(name)
-            values = column.fill_null(-1).to_numpy()
-            frame[name] = pd.arrays.IntegerArray(values, column.is_null().to_numpy(False))
-    return frame
 
 
 def _mean_median(values: np.ndarray) -> tuple[float, float]:
@@ -96,15 +81,15 @@ def headline(trades: pa.Table, accounts: pa.Table) -> dict[str, Any]:
         for label, mask in (("single", ~social & closed), ("social", social & closed)):
             out[f"{label}_trades"] = int(mask.sum())
             out[f"{label}_mean_ret"], out[f"{label}_median_ret"] = _mean_median(ret[mask])
-    return {key: _finite_or_none(value) for key, value in out.items()}
+    return {key: json_ready(value) for key, value in out.items()}
 
 
 class BacktestResult:
     """The outcome of one strategy on one dataset.
 
-    trades:    every replayed position (SPEC §7 `trades.parquet`)
-    accounts:  one row per account with the metrics of SPEC §3
-    decisions: per-subject decisions for decision strategies (SPEC §5), else None
+    trades:    every replayed position (docs/contract.md §7 `trades.parquet`)
+    accounts:  one row per account with the metrics of docs/contract.md §3
+    decisions: per-subject decisions for decision strategies (docs/contract.md §5), else None
     daily:     sparse daily PnL per account (trader_id, day, pnl), for bootstraps and plots
 
     Each table may be given as a pandas DataFrame, a pyarrow Table, or a function of no
@@ -164,7 +149,7 @@ class BacktestResult:
     def frame(self, name: str) -> pd.DataFrame | None:
         value = self._given(name)
         if isinstance(value, pa.Table):
-            value = _to_frame(value)
+            value = to_frame(value)
             self._data[name] = value
         return value
 
@@ -173,8 +158,6 @@ class BacktestResult:
         value = self._given(name)
         if value is None or isinstance(value, pa.Table):
             return value
-        from ideaflow.io.write import to_arrow
-
         return to_arrow(value)
 
     @property
@@ -217,7 +200,7 @@ class BacktestResult:
             "strategy": self.strategy,
             "inputs": {k: v for k, v in self.meta.items() if k != "quarantine_reasons"},
             "quarantine_reasons": self.meta.get("quarantine_reasons", {}),
-            "parameters": {k: _finite_or_none(v) for k, v in self.params.items()},
+            "parameters": {k: json_ready(v) for k, v in self.params.items()},
             "seed": self.params.get("seed"),
             "versions": versions(),
             "counts": self.counts,
@@ -230,22 +213,13 @@ class BacktestResult:
         `write` to that directory waits for it instead of writing the table again."""
         self._pending[name] = (Path(path), future)
 
-    def summary_table(self, top: int = 5) -> str:
-        """A readable text table: totals, social vs single trades, top and bottom accounts."""
-        from ideaflow.report import format_backtest
-
-        return format_backtest(self, top=top)
-
-    def write(self, out_dir: str | Path, *, plots: bool = True) -> Path:
-        """Write trades/accounts/decisions/daily Parquet, summary.json and plots to out_dir.
+    def write(self, out_dir: str | Path, *, figures: FigureWriter | None = None) -> Path:
+        """Write trades/accounts/decisions/daily Parquet and summary.json to out_dir, and
+        the figures `figures(self, out_dir)` draws (`ideaflow.save` passes the plots).
 
         The Parquet files are written concurrently (pyarrow releases the GIL), each one
-        atomically; summary.json is written last.
+        atomically, while the figures are drawn; summary.json is written last.
         """
-        from concurrent.futures import ThreadPoolExecutor
-
-        from ideaflow.io import write_json_atomic, write_parquet_atomic
-
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
@@ -265,21 +239,34 @@ class BacktestResult:
                 for name, table in jobs
             ]
             futures += list(already.values())
-            if plots:
-                from ideaflow.plots import backtest_plots
-
-                backtest_plots(self, out)
+            if figures is not None:
+                figures(self, out)
             for future in futures:
                 future.result()
         self.timings["write"] = time.perf_counter() - started
-        write_json_atomic(_jsonable(self.summary()), out / "summary.json")
+        write_json_atomic(json_ready(self.summary()), out / "summary.json")
         return out
 
 
-def _jsonable(value: Any) -> Any:
-    """Numbers as plain JSON (NaN/inf -> null), recursively."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return _finite_or_none(value)
+def backtest_result(
+    replayed: ReplayResult, ds: Dataset, trades: Table | None = None
+) -> BacktestResult:
+    """A replay as a `BacktestResult`: the tables are built as Arrow straight from the
+    records (no pandas copy of a platform-size book); `result.trades` etc. convert to
+    pandas on first use. `trades`: the book's table when the caller already has it."""
+    started = time.perf_counter()
+    daily = daily_table(replayed.daily(ds), ds.trader_ids)
+    if trades is None:
+        trades = book_table(replayed.book, ds.trader_ids, ds.instruments)
+    accounts = accounts_table(replayed.metrics, ds.trader_ids)
+    timings = dict(replayed.timings)
+    timings["tables"] = time.perf_counter() - started
+    return BacktestResult(
+        strategy=replayed.config.strategy,
+        params=replayed.params,
+        trades=trades,
+        accounts=accounts,
+        daily=daily,
+        counts=dict(replayed.counts),
+        timings=timings,
+    )

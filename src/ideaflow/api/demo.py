@@ -1,9 +1,9 @@
 """`ideaflow demo`: generate the `small` platform, run the headline comparison, plot, report.
 
-The headline comparison is `ideaflow.strategies.compare` over isolation, herd, diverse and
-echo when that function exists; otherwise the engine's `mirror` replay of the log. Either
-way a plot of ROI against the share of a trader's trades that are copies (a simple proxy
-of idea flow, SPEC §6) is saved, since the inverted U is what the platform plants.
+The headline comparison runs isolation, herd, diverse and echo side by side
+(`ideaflow.compare`); then a plot of ROI against the share of a trader's trades that are
+copies in the `mirror` replay (a simple proxy of idea flow, docs/contract.md §6) is
+saved, since the inverted U is what the platform plants.
 """
 
 from __future__ import annotations
@@ -15,6 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.figure import Figure
+
+from ideaflow.api.runs import compare, text
+from ideaflow.engine import ReplayConfig, replay
+from ideaflow.io import load_dataset
+from ideaflow.reporting.figures import save_figure
+from ideaflow.strategies import StrategyParams
+from ideaflow.synth.generate import generate
 
 HEADLINE_STRATEGIES = ("isolation", "herd", "diverse", "echo")
 
@@ -28,10 +36,6 @@ def run_demo(
     echo: Callable[[str], Any] = print,
 ) -> dict[str, Any]:
     """Run the demo into `out` (a new temporary directory when None); return what was written."""
-    from ideaflow.engine import ReplayConfig, replay
-    from ideaflow.io import load_dataset
-    from ideaflow.synth.generate import generate
-
     began = time.perf_counter()
     root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="ideaflow-demo-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -68,9 +72,7 @@ def run_demo(
 
 
 def _headline(ds: Any, results_dir: Path, seed: int, progress: bool, echo) -> str:
-    """The headline comparison (SPEC §5) with its plots; returns the printed table."""
-    from ideaflow.strategies import StrategyParams, compare
-
+    """The headline comparison with its plots; returns the printed table."""
     echo(f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)}")
     result = compare(
         ds,
@@ -80,7 +82,7 @@ def _headline(ds: Any, results_dir: Path, seed: int, progress: bool, echo) -> st
         plots=True,
         progress=progress,
     )
-    return str(result.table())
+    return text(result)
 
 
 def idea_flow_bins(
@@ -117,13 +119,10 @@ def _bins_text(rows: list[tuple[float, float, int, float]]) -> str:
 
 
 def _plot_bins(rows: list[tuple[float, float, int, float]], path: Path) -> None:
-    from ideaflow.plots import _pyplot, save_figure
-
-    plt = _pyplot()
-    path.parent.mkdir(parents=True, exist_ok=True)
     labels = ["0" if high == 0 else f"{low:.2f}-{high:.2f}" for low, high, _, _ in rows]
     means = [mean for _, _, _, mean in rows]
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     ax.bar(range(len(rows)), means, color=["#888888"] + ["#3b75af"] * (len(rows) - 1))
     ax.set_xticks(range(len(rows)), labels, rotation=30)
     ax.axhline(0.0, color="black", linewidth=0.8)
@@ -131,4 +130,3 @@ def _plot_bins(rows: list[tuple[float, float, int, float]], path: Path) -> None:
     ax.set_ylabel("mean ROI")
     ax.set_title("ROI by idea flow (mirror replay of the synthetic platform)")
     save_figure(fig, path)
-    plt.close(fig)

@@ -1,0 +1,8 @@
+"""The public API: load a dataset, backtest, compare and analyse, save and print results."""
+
+from __future__ import annotations
+
+from ideaflow.api.backtesting import all_strategies, backtest, load
+from ideaflow.api.runs import analyze, compare, save, text
+
+__all__ = ["all_strategies", "analyze", "backtest", "compare", "load", "save", "text"]

@@ -1,0 +1,205 @@
+"""Every record kind ideaflow produces, defined once.
+
+A record kind is a frozen dataclass of equal-length numpy columns. Each field carries its
+`Column` spec: the name it has in the written table, its numpy dtype, its Arrow type,
+the in-memory marker that is written as null, and how the numpy values become the
+table's (`encode`). The Arrow schemas (`schema_of`), the table builders
+(`ideaflow.results.tables`) and the pandas frames are all derived from these specs, so a
+column is added by adding one field here.
+
+Kinds:
+- `Book`: one row per replayed position (`trades.parquet`);
+- `AccountMetrics`: one row per account (`accounts.parquet`, keyed by trader id);
+- `DailyPnl`: sparse daily PnL per account (`daily.parquet`);
+- `DecisionRecord`: one row per strategy decision (`decisions.parquet`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Self
+
+import numpy as np
+import pyarrow as pa
+
+from ideaflow.data import NO_TIME, OPEN_END
+
+UTC_NS = pa.timestamp("ns", tz="UTC")
+INSTRUMENT = pa.dictionary(pa.int32(), pa.string())
+
+# how a numpy column is turned into its table column
+PLAIN = "plain"  # the values as they are (with a null mask where `missing`)
+TIME = "time"  # int64 ns since the epoch -> timestamp[ns, UTC]
+DAY = "day"  # int64 UTC day number -> timestamp[ns, UTC] at midnight
+TRADER = "trader"  # int32 dense trader code (or account index) -> int64 trader id
+INSTRUMENT_CODE = "instrument"  # int32 instrument code -> dictionary of instrument names
+TRADER_LIST = "trader_list"  # (rows, k) int32 codes, -1 padded -> list<int64> of trader ids
+NEGATIVE = object()  # marker: any negative value is missing (ids, -1 for "none")
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one field of a record is held in memory and written."""
+
+    name: str  # the column's name in the written table
+    dtype: Any  # numpy dtype of the in-memory column
+    arrow: pa.DataType  # Arrow type of the written column
+    missing: Any = None  # in-memory value written as null (None: never null; NaN; NEGATIVE)
+    encode: str = PLAIN
+    doc: str = ""
+
+    def null_mask(self, values: np.ndarray) -> np.ndarray | None:
+        """Where `values` hold the missing marker (None when nothing is missing)."""
+        if self.missing is None:
+            return None
+        if self.missing is NEGATIVE:
+            mask = values < 0
+        elif isinstance(self.missing, float) and np.isnan(self.missing):
+            mask = np.isnan(values)
+        else:
+            mask = values == self.missing
+        return mask if mask.any() else None
+
+
+def column(
+    dtype: Any,
+    arrow: pa.DataType,
+    *,
+    name: str = "",
+    missing: Any = None,
+    encode: str = PLAIN,
+    doc: str = "",
+) -> Any:
+    """A dataclass field carrying its `Column` (the table name defaults to the field's)."""
+    spec = {"dtype": dtype, "arrow": arrow, "missing": missing, "encode": encode, "doc": doc}
+    return field(metadata={"column": spec, "name": name})
+
+
+def columns_of(kind: type) -> tuple[tuple[str, Column], ...]:
+    """(field name, Column) of every field of a record kind, in order."""
+    out = []
+    for f in fields(kind):
+        spec = f.metadata["column"]
+        out.append((f.name, Column(name=f.metadata["name"] or f.name, **spec)))
+    return tuple(out)
+
+
+def schema_of(kind: type, key: Sequence[pa.Field] = ()) -> pa.Schema:
+    """The Arrow schema of a record kind's table (after the `key` columns, if any)."""
+    return pa.schema([*key, *(pa.field(c.name, c.arrow) for _, c in columns_of(kind))])
+
+
+def field_names(kind: Any) -> list[str]:
+    """The field names of a record kind (or of a record), in order."""
+    return [f.name for f in fields(kind)]
+
+
+class Records:
+    """Row operations shared by every record kind (all fields are row-aligned arrays)."""
+
+    def __len__(self) -> int:
+        return int(getattr(self, field_names(self)[0]).shape[0])
+
+    def take(self, rows: Any) -> Self:
+        """The rows at `rows` (indices or a boolean mask), in that order."""
+        return type(self)(**{n: getattr(self, n)[rows] for n in field_names(self)})
+
+    @classmethod
+    def concat(cls, parts: Sequence[Self]) -> Self:
+        """Rows of several records of this kind, one after another (no re-sorting)."""
+        names = field_names(cls)
+        return cls(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
+
+
+@dataclass(frozen=True, eq=False)
+class Book(Records):
+    """Every replayed position, one row each.
+
+    `account` is a trader code (or a subject's account for strategy books); the written
+    table holds the account's trader id instead.
+    """
+
+    trade_id: np.ndarray = column(np.int64, pa.int64())
+    account: np.ndarray = column(np.int32, pa.int64(), name="trader_id", encode=TRADER)
+    instrument: np.ndarray = column(np.int32, INSTRUMENT, encode=INSTRUMENT_CODE)
+    side: np.ndarray = column(np.int8, pa.int8(), doc="+1 long, -1 short")
+    open_time: np.ndarray = column(np.int64, UTC_NS, missing=OPEN_END, encode=TIME)
+    close_time: np.ndarray = column(
+        np.int64, UTC_NS, missing=OPEN_END, encode=TIME, doc="null while open"
+    )
+    open_price: np.ndarray = column(np.float64, pa.float64())
+    close_price: np.ndarray = column(
+        np.float64, pa.float64(), missing=float("nan"), doc="null while open"
+    )
+    amount: np.ndarray = column(np.float64, pa.float64())
+    leverage: np.ndarray = column(np.float64, pa.float64())
+    fee: np.ndarray = column(np.float64, pa.float64())
+    pnl: np.ndarray = column(np.float64, pa.float64())
+    ret: np.ndarray = column(np.float64, pa.float64(), doc="pnl / amount")
+    marked: np.ndarray = column(np.bool_, pa.bool_(), doc="open, marked to the last price")
+    root_trade_id: np.ndarray = column(
+        np.int64, pa.int64(), missing=NEGATIVE, doc="null for an original"
+    )
+    parent_trade_id: np.ndarray = column(
+        np.int64, pa.int64(), missing=NEGATIVE, doc="null for an original"
+    )
+    hop: np.ndarray = column(np.int16, pa.int16(), doc="0 for an original")
+
+
+@dataclass(frozen=True, eq=False)
+class AccountMetrics(Records):
+    """Per-account metrics (docs/contract.md §3), indexed by account."""
+
+    initial_equity: np.ndarray = column(np.float64, pa.float64())
+    final_equity: np.ndarray = column(np.float64, pa.float64())
+    pnl: np.ndarray = column(np.float64, pa.float64())
+    roi: np.ndarray = column(np.float64, pa.float64())
+    n_trades: np.ndarray = column(np.int64, pa.int64())
+    n_social: np.ndarray = column(np.int64, pa.int64())
+    n_closed: np.ndarray = column(np.int64, pa.int64())
+    n_open: np.ndarray = column(np.int64, pa.int64())
+    win_rate: np.ndarray = column(np.float64, pa.float64(), doc="NaN when nothing closed")
+    max_drawdown: np.ndarray = column(np.float64, pa.float64())
+    sharpe: np.ndarray = column(np.float64, pa.float64(), doc="NaN when undefined")
+    first_time: np.ndarray = column(np.int64, UTC_NS, missing=NO_TIME, encode=TIME)
+    last_time: np.ndarray = column(np.int64, UTC_NS, missing=NO_TIME, encode=TIME)
+
+
+# accounts.parquet: the trader id of each account, then its metrics
+ACCOUNT_KEY = pa.field("trader_id", pa.int64())
+
+
+@dataclass(frozen=True, eq=False)
+class DailyPnl(Records):
+    """Sparse daily PnL: one row per (account, UTC day) with a change, by (account, day)."""
+
+    account: np.ndarray = column(np.int32, pa.int64(), name="trader_id", encode=TRADER)
+    day: np.ndarray = column(np.int64, UTC_NS, encode=DAY, doc="UTC midnight")
+    pnl: np.ndarray = column(np.float64, pa.float64())
+
+
+@dataclass(frozen=True, eq=False)
+class DecisionRecord(Records):
+    """One row per strategy decision: the idea (a logged trade), whether it was taken,
+    the vote, the position size and the evaluators (or leaders) in force."""
+
+    subject: np.ndarray = column(np.int32, pa.int64(), name="subject_id", encode=TRADER)
+    trade_id: np.ndarray = column(np.int64, pa.int64())
+    leader: np.ndarray = column(
+        np.int32, pa.int64(), name="leader_id", encode=TRADER, doc="copy strategies only"
+    )
+    time: np.ndarray = column(np.int64, UTC_NS, encode=TIME)
+    instrument: np.ndarray = column(np.int32, INSTRUMENT, encode=INSTRUMENT_CODE)
+    side: np.ndarray = column(np.int8, pa.int8())
+    taken: np.ndarray = column(np.bool_, pa.bool_())
+    support: np.ndarray = column(np.int32, pa.int32(), doc="votes for minus votes against")
+    n_evaluators: np.ndarray = column(np.int32, pa.int32())
+    size: np.ndarray = column(np.float64, pa.float64(), doc="position amount / idea amount")
+    in_force: np.ndarray = column(
+        np.int32, pa.list_(pa.int64()), encode=TRADER_LIST, doc="evaluators or leaders"
+    )
+    rebalance_time: np.ndarray = column(np.int64, UTC_NS, encode=TIME)
+
+
+RECORD_KINDS = (Book, AccountMetrics, DailyPnl, DecisionRecord)

@@ -1,0 +1,1 @@
+"""Presentation: figures and text tables of results (never the user's global plotting state)."""

@@ -1,0 +1,126 @@
+"""The package's shape: layers that only point down, no import cycle (function-level
+imports included), small modules, and figures that leave the user's matplotlib alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import grimp
+import matplotlib
+import pandas as pd
+
+import ideaflow
+from ideaflow.reporting.figures import backtest_figures
+from ideaflow.results import BacktestResult
+
+SRC = Path(ideaflow.__file__).resolve().parent
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Strongly connected components of more than one module (iterative Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    counter = 0
+    for start in sorted(graph.modules):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph.find_modules_directly_imported_by(start))))]
+        index[start] = low[start] = counter
+        counter += 1
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            advanced = False
+            for child in children:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append(
+                        (child, iter(sorted(graph.find_modules_directly_imported_by(child))))
+                    )
+                    advanced = True
+                    break
+                if child in on_stack:
+                    low[node] = min(low[node], index[child])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
+
+
+def test_no_import_cycle_between_any_two_modules() -> None:
+    graph = grimp.build_graph("ideaflow")
+    assert len(graph.modules) > 50
+    assert _cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_a_planted_cycle() -> None:
+    graph = grimp.ImportGraph()
+    for name in ("p.a", "p.b", "p.c", "p.d"):
+        graph.add_module(name)
+    graph.add_import(importer="p.a", imported="p.b")
+    graph.add_import(importer="p.b", imported="p.c")
+    graph.add_import(importer="p.c", imported="p.a")
+    graph.add_import(importer="p.d", imported="p.a")
+    assert _cycles(graph) == [["p.a", "p.b", "p.c"]]
+
+
+def test_the_layers_contract_is_kept() -> None:
+    root = SRC.parent.parent
+    lint = Path(sys.executable).with_name("lint-imports")
+    done = subprocess.run(
+        [str(lint), "--config", str(root / "pyproject.toml")],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Contracts: 2 kept, 0 broken." in done.stdout
+
+
+def test_no_module_is_over_600_lines() -> None:
+    sizes = {
+        str(path.relative_to(SRC)): len(path.read_text().splitlines()) for path in SRC.rglob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 650} == {}
+
+
+def test_figures_leave_the_matplotlib_backend_alone(tmp_path: Path) -> None:
+    """Drawing a result's figures must not switch the backend a notebook user chose."""
+    code = (
+        "import matplotlib; matplotlib.use('svg'); import ideaflow, ideaflow.api, "
+        "ideaflow.reporting.figures, ideaflow.reporting.comparison, "
+        "ideaflow.reporting.analysis; print(matplotlib.get_backend())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "svg"
+    before = matplotlib.get_backend()
+    accounts = pd.DataFrame({"trader_id": [1, 2], "n_trades": [3, 3], "roi": [0.1, -0.2]})
+    trades = pd.DataFrame({"close_time": [], "parent_trade_id": [], "ret": []})
+    result = BacktestResult("actual", {}, trades=trades, accounts=accounts)
+    written = backtest_figures(result, tmp_path)
+    assert [p.name for p in written] == ["roi_distribution.png"]
+    assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert matplotlib.get_backend() == before
