@@ -21,7 +21,6 @@ from ideaflow.engine import (
     replay,
 )
 from ideaflow.errors import ParameterError
-from ideaflow.records import Book
 from ideaflow.results import backtest_result
 from ideaflow.results.frames import accounts_frame, daily_frame, trades_frame
 
@@ -531,12 +530,13 @@ def test_parameter_errors():
         index.at([1], [0])
 
 
-def test_book_take_and_concat():
+def test_book_take():
     ds = make_dataset([trade(1, 1, 0, D, 100.0, 110.0, 1000.0), trade(2, 1, 0, D, 1.0, 2.0, 1.0)])
     book = replay(ds).book
-    both = Book.concat([book.take(np.array([1])), book.take(np.array([0]))])
+    both = book.take(np.array([1, 0]))
     assert both.trade_id.tolist() == [2, 1]
-    assert len(both) == 2
+    assert both.pnl.tolist() == [book.pnl[1], book.pnl[0]]
+    assert len(both) == 2 and len(book.take(book.trade_id == 2)) == 1
 
 
 def test_replay_through_dataset_from_frames_is_independent_of_row_order():

@@ -426,3 +426,13 @@ def test_release_drops_styles_and_decisions_nothing_left_needs(vote_ds):
     assert not [key for key in runner.frame.cache if key[0] == "styles"]
     runner.release("placebo", [])
     assert not runner._decisions
+
+
+def test_a_strategy_run_shows_its_stages_when_asked(vote_ds, capsys):
+    quiet = StrategyRunner(vote_ds, VOTE_PARAMS).run("diverse")
+    assert capsys.readouterr().err == ""
+    shown = StrategyRunner(vote_ds, VOTE_PARAMS).run("diverse", progress=True)
+    err = capsys.readouterr().err
+    assert "diverse" in err and "2/2" in err
+    assert set(shown.timings) >= {"decide", "accounting"}
+    assert shown.accounts.equals(quiet.accounts)

@@ -49,12 +49,6 @@ class DataError(IdeaflowError):
         super().__init__(message)
         self.violations = tuple(violations)
 
-    @classmethod
-    def from_violations(cls, violations: Sequence[Violation]) -> DataError:
-        lines = [v.message() for v in violations]
-        head = "invalid input" if len(lines) == 1 else f"invalid input: {len(lines)} problems"
-        return cls(head + "\n  - " + "\n  - ".join(lines), violations)
-
 
 class ParameterError(IdeaflowError, ValueError):
     """A parameter (API argument or CLI option) is out of its allowed range."""

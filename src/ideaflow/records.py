@@ -105,12 +105,6 @@ class Records:
         """The rows at `rows` (indices or a boolean mask), in that order."""
         return type(self)(**{n: getattr(self, n)[rows] for n in field_names(self)})
 
-    @classmethod
-    def concat(cls, parts: Sequence[Self]) -> Self:
-        """Rows of several records of this kind, one after another (no re-sorting)."""
-        names = field_names(cls)
-        return cls(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
-
 
 @dataclass(frozen=True, eq=False)
 class Book(Records):
@@ -201,5 +195,3 @@ class DecisionRecord(Records):
     )
     rebalance_time: np.ndarray = column(np.int64, UTC_NS, encode=TIME)
 
-
-RECORD_KINDS = (Book, AccountMetrics, DailyPnl, DecisionRecord)

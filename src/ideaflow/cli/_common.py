@@ -17,7 +17,6 @@ from ideaflow.errors import IdeaflowError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 

@@ -91,7 +91,7 @@ def describe(violation: Violation) -> str:
 
 
 def data_error(violations: list[Violation] | tuple[Violation, ...]) -> DataError:
-    """The error listing every violation (same layout as `DataError.from_violations`)."""
+    """The error listing every violation, one per line."""
     lines = [describe(v) for v in violations]
     head = "invalid input" if len(lines) == 1 else f"invalid input: {len(lines)} problems"
     return DataError(head + "\n  - " + "\n  - ".join(lines), violations)
@@ -115,9 +115,6 @@ class ValidationReport:
     def error(self) -> DataError:
         return data_error(self.violations)
 
-    def raise_if_invalid(self) -> None:
-        if self.violations:
-            raise self.error()
 
     def to_text(self) -> str:
         lines = [f"dataset: {self.source}"]

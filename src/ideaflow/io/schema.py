@@ -94,10 +94,3 @@ def arrow_schema(table: str) -> pa.Schema:
             for spec in TABLES[table]
         ]
     )
-
-
-def column_spec(table: str, column: str) -> ColumnSpec:
-    for spec in TABLES[table]:
-        if spec.name == column:
-            return spec
-    raise KeyError(f"{table}.{column}")

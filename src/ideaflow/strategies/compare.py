@@ -83,12 +83,6 @@ class ComparisonResult:
         return out
 
 
-def day_numbers(days: pd.Series) -> np.ndarray:
-    """UTC days since the epoch of a timestamp column (int64, without Python objects)."""
-    values = days.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
-    return values.to_numpy().view(np.int64) // NS_PER_DAY
-
-
 DAILY_CHUNK = 1 << 22  # daily rows handled at a time (herd has tens of millions)
 
 

@@ -32,7 +32,6 @@ from ideaflow.strategies.rebalance import Frame, position_index, subject_ideas
 from ideaflow.strategies.selection import selection_sets
 
 COPY_STRATEGIES = ("herd", "top", "random")
-DECISION_STRATEGIES = ("isolation", "diverse", "echo", "placebo")
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,7 +194,7 @@ def decide(
     leader_equity=None,
     diverse: Decisions | None = None,
 ) -> Decisions:
-    """Decisions of strategy `name` (one of COPY_STRATEGIES + DECISION_STRATEGIES)."""
+    """Decisions of strategy `name` (a copy strategy, or isolation, diverse, echo or placebo)."""
     if name == "isolation":
         return own_idea_decisions(frame, name, None)
     if name in ("diverse", "echo"):

@@ -16,6 +16,7 @@ import numpy as np
 from ideaflow.data import Dataset
 from ideaflow.engine import EquityIndex, ReplayConfig, replay
 from ideaflow.errors import ParameterError
+from ideaflow.progress import Stages
 from ideaflow.results import BacktestResult
 from ideaflow.strategies.books import (
     account_tables,
@@ -110,21 +111,23 @@ class StrategyRunner:
     def run(self, name: str, *, progress: bool = False) -> BacktestResult:
         """One strategy as an `ideaflow.results.BacktestResult`."""
         name = check_name(name)
-        timings: dict[str, float] = {}
-        started = time.perf_counter()
-        frame = self.frame
-        decisions = self.decisions(name)
-        timings["decide"] = time.perf_counter() - started
-        started = time.perf_counter()
-        book = strategy_book(frame, decisions, self.actual)
-        n_positions = len(book)
-        accounts, daily = account_tables(frame, book, decisions)
-        # Arrow tables straight from numpy (no pandas copy of millions of rows); the book
-        # goes as soon as its table exists
-        trades = trades_table(frame, book, decisions)
-        del book
-        table = decisions_table(frame, decisions)
-        timings["accounting"] = time.perf_counter() - started
+        stages = Stages(["decide", "accounting"], progress, name)
+        try:
+            with stages.stage("decide"):
+                frame = self.frame
+                decisions = self.decisions(name)
+            with stages.stage("accounting"):
+                book = strategy_book(frame, decisions, self.actual)
+                n_positions = len(book)
+                accounts, daily = account_tables(frame, book, decisions)
+                # Arrow tables straight from numpy (no pandas copy of millions of rows);
+                # the book goes as soon as its table exists
+                trades = trades_table(frame, book, decisions)
+                del book
+                table = decisions_table(frame, decisions)
+        finally:
+            stages.close()
+        timings = stages.timings
         n = len(decisions)
         n_taken = int(decisions.taken.sum())
         counts: dict[str, Any] = {
