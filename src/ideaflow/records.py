@@ -194,4 +194,3 @@ class DecisionRecord(Records):
         np.int32, pa.list_(pa.int64()), encode=TRADER_LIST, doc="evaluators or leaders"
     )
     rebalance_time: np.ndarray = column(np.int64, UTC_NS, encode=TIME)
-

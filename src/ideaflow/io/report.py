@@ -115,7 +115,6 @@ class ValidationReport:
     def error(self) -> DataError:
         return data_error(self.violations)
 
-
     def to_text(self) -> str:
         lines = [f"dataset: {self.source}"]
         width = max(len(n) for n in TABLE_NAMES)
