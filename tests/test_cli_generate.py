@@ -58,6 +58,10 @@ def test_demo_generates_compares_and_plots(tmp_path: Path):
     assert (tmp_path / "dataset" / "trades.parquet").is_file()
     assert (tmp_path / "results" / "idea_flow_roi.png").stat().st_size > 1000
     assert f"plot    : {tmp_path / 'results' / 'idea_flow_roi.png'}" in result.output
+    report = tmp_path / "results" / "report.html"
+    assert result.output.rstrip().splitlines()[-1] == f"report  : {report}"
+    page = report.read_text()
+    assert page.startswith("<!DOCTYPE html>") and "Strategy comparison" in page
 
 
 def test_generate_as_a_subprocess(tmp_path: Path):

@@ -4,5 +4,15 @@ from __future__ import annotations
 
 from ideaflow.api.backtesting import all_strategies, backtest, load
 from ideaflow.api.runs import analyze, compare, save, text
+from ideaflow.reporting.html import write_report
 
-__all__ = ["all_strategies", "analyze", "backtest", "compare", "load", "save", "text"]
+__all__ = [
+    "all_strategies",
+    "analyze",
+    "backtest",
+    "compare",
+    "load",
+    "save",
+    "text",
+    "write_report",
+]

@@ -21,6 +21,7 @@ from ideaflow.api.runs import compare, text
 from ideaflow.engine import ReplayConfig, replay
 from ideaflow.io import load_dataset
 from ideaflow.reporting.figures import save_figure
+from ideaflow.reporting.html import write_report
 from ideaflow.strategies import StrategyParams
 from ideaflow.synth.generate import generate
 
@@ -62,13 +63,21 @@ def run_demo(
     bins = idea_flow_bins(mirror.metrics.n_social, mirror.metrics.n_trades, mirror.metrics.roi)
     _plot_bins(bins, plot_path)
     echo(_bins_text(bins))
+    report_path = write_report(results_dir)
     elapsed = time.perf_counter() - began
     echo("")
     echo(f"dataset : {data_dir}")
     echo(f"results : {results_dir}")
     echo(f"plot    : {plot_path}")
     echo(f"done in {elapsed:.1f} s")
-    return {"root": root, "dataset": data_dir, "results": results_dir, "plot": plot_path}
+    echo(f"report  : {report_path}")
+    return {
+        "root": root,
+        "dataset": data_dir,
+        "results": results_dir,
+        "plot": plot_path,
+        "report": report_path,
+    }
 
 
 def _headline(ds: Any, results_dir: Path, seed: int, progress: bool, echo) -> str:

@@ -13,6 +13,7 @@ from ideaflow.cli.options import (
     input_options,
     load_input,
     out_option,
+    report_option,
     resolve_progress,
 )
 
@@ -52,10 +53,12 @@ from ideaflow.cli.options import (
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap replicates.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
 @input_options(default_equity=10_000.0)
+@report_option
 @handle_errors
 def analyze_command(
     dataset: Path,
     out_dir: Path,
+    report: bool,
     initial_equity: float,
     on_invalid: str,
     progress: bool | None,
@@ -64,7 +67,7 @@ def analyze_command(
     """Measure idea flow, diversity, echo chambers, popularity, exploration and the
     inverted U on DATASET; print the findings and write them to OUT."""
     from ideaflow.analytics import analyze
-    from ideaflow.api import save, text
+    from ideaflow.api import save, text, write_report
 
     progress = resolve_progress(progress)
     started = time.perf_counter()
@@ -78,3 +81,5 @@ def analyze_command(
     click.echo(
         f"\nwrote {out_dir}/ ({', '.join(written)}) in {time.perf_counter() - started:.1f} s"
     )
+    if report:
+        click.echo(f"report: {write_report(out_dir)}")

@@ -12,6 +12,7 @@ from ideaflow.cli.options import (
     dataset_argument,
     input_options,
     out_option,
+    report_option,
     resolve_progress,
     strategy_options,
 )
@@ -36,6 +37,7 @@ from ideaflow.cli.options import (
 @strategy_options
 @input_options()
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
+@report_option
 @handle_errors
 def backtest_command(
     dataset: Path,
@@ -46,11 +48,12 @@ def backtest_command(
     sharpe_annualization: float,
     on_invalid: str,
     plots: bool,
+    report: bool,
     progress: bool | None,
     **params: object,
 ) -> None:
     """Backtest one strategy on DATASET and write trades, accounts, summary and plots to OUT."""
-    from ideaflow.api import backtest, text
+    from ideaflow.api import backtest, text, write_report
 
     started = time.perf_counter()
     result = backtest(
@@ -73,3 +76,5 @@ def backtest_command(
         + (", plots" if plots else "")
         + f") in {time.perf_counter() - started:.1f} s"
     )
+    if report:
+        click.echo(f"report: {write_report(out_dir)}")

@@ -9,10 +9,11 @@ from ideaflow.cli.backtest import backtest_command
 from ideaflow.cli.bench import bench_command
 from ideaflow.cli.compare import COMMANDS as COMPARE_COMMANDS
 from ideaflow.cli.generate import demo_command, generate_command
+from ideaflow.cli.report import report_command
 from ideaflow.cli.validate import validate_command
 
 ALL: list[click.Command] = [backtest_command, bench_command]
 ALL.extend([validate_command])
 ALL.extend(COMPARE_COMMANDS)
 ALL.extend([generate_command, demo_command])
-ALL.extend([analyze_command])
+ALL.extend([analyze_command, report_command])

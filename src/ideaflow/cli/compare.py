@@ -12,7 +12,13 @@ from typing import Any
 import click
 
 from ideaflow.cli._common import handle_errors
-from ideaflow.cli.options import input_options, load_input, out_option, strategy_options
+from ideaflow.cli.options import (
+    input_options,
+    load_input,
+    out_option,
+    report_option,
+    strategy_options,
+)
 
 DEFAULT_STRATEGIES = "isolation,herd,diverse,echo,placebo"
 
@@ -53,6 +59,7 @@ def _params(given: dict[str, Any]):
     help="Bootstrap replications.",
 )
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
+@report_option
 @_strategy_options
 @handle_errors
 def compare_command(
@@ -62,6 +69,7 @@ def compare_command(
     block_days: int,
     n_boot: int,
     plots: bool,
+    report: bool,
     initial_equity: float | None,
     on_invalid: str,
     progress: bool | None,
@@ -69,7 +77,7 @@ def compare_command(
 ) -> None:
     """Run several strategies on DATASET and compare them; write OUT/STRATEGY/, comparison
     and paired tables and plots."""
-    from ideaflow.api import compare, text
+    from ideaflow.api import compare, text, write_report
 
     started = time.perf_counter()
     params = _params(given)
@@ -91,6 +99,8 @@ def compare_command(
         + (", plots" if plots else "")
         + f") in {time.perf_counter() - started:.1f} s"
     )
+    if report:
+        click.echo(f"report: {write_report(out_dir)}")
 
 
 @click.command("sweep")

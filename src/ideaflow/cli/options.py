@@ -42,6 +42,14 @@ def out_option(help_text: str = "Output directory.") -> Callable[[F], F]:
     )
 
 
+report_option = click.option(
+    "--report/--no-report",
+    default=False,
+    show_default=True,
+    help="Also write OUT/report.html: one self-contained page with the tables and figures.",
+)
+
+
 def strategy_options(func: F) -> F:
     """The StrategyParams options shared by backtest, compare and sweep."""
     return _apply(

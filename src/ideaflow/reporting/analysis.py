@@ -50,7 +50,7 @@ def _binned(ax: Any, fit: dict[str, Any], xlabel: str, ylabel: str, log_x: bool)
     ax.legend(loc="best", fontsize=8)
 
 
-def plot_inverted_u(findings: dict[str, Any], path: Path) -> Path:
+def inverted_u_figure(findings: dict[str, Any]) -> Figure:
     fig, ax = _figure()
     iu = findings.get("inverted_u", {})
     if "fit" in iu:
@@ -59,19 +59,19 @@ def plot_inverted_u(findings: dict[str, Any], path: Path) -> Path:
         if peak is not None and iu.get("peak_inside"):
             ax.axvline(peak, color="C2", ls="--", lw=1, label="peak")
     ax.set_title("Return against idea flow")
-    return _save(fig, path)
+    return fig
 
 
-def plot_exploration(findings: dict[str, Any], path: Path) -> Path:
+def exploration_figure(findings: dict[str, Any]) -> Figure:
     fig, ax = _figure()
     ex = findings.get("exploration", {})
     if "fit" in ex:
         _binned(ax, ex["fit"], "exploration rate (follow starts + ends per month)", "ROI", True)
     ax.set_title("Exploration vs return")
-    return _save(fig, path)
+    return fig
 
 
-def plot_popularity(result: AnalysisResult, path: Path) -> Path:
+def popularity_figure(result: AnalysisResult) -> Figure:
     fig, ax = _figure()
     panel = result.popularity
     if panel is not None and len(panel):
@@ -88,10 +88,10 @@ def plot_popularity(result: AnalysisResult, path: Path) -> Path:
     ax.set_xlabel("followers at period end + 1")
     ax.set_ylabel("trailing-period ROI")
     ax.set_title("Popularity vs performance")
-    return _save(fig, path)
+    return fig
 
 
-def plot_in_degree(findings: dict[str, Any], path: Path) -> Path:
+def in_degree_figure(findings: dict[str, Any]) -> Figure:
     fig, ax = _figure()
     deg = findings.get("network", {}).get("in_degree", {})
     x = np.asarray(deg.get("degree", []), dtype=float)
@@ -101,15 +101,15 @@ def plot_in_degree(findings: dict[str, Any], path: Path) -> Path:
     ax.set_xlabel("followers (in-degree)")
     ax.set_ylabel("traders")
     ax.set_title("In-degree distribution")
-    return _save(fig, path)
+    return fig
 
 
 def analysis_figures(result: AnalysisResult, out: Path) -> list[Path]:
     """Write the four PNGs into `out`; returns their paths."""
     f = result.findings
     return [
-        plot_inverted_u(f, out / "inverted_u.png"),
-        plot_popularity(result, out / "popularity_vs_performance.png"),
-        plot_exploration(f, out / "exploration.png"),
-        plot_in_degree(f, out / "in_degree.png"),
+        _save(inverted_u_figure(f), out / "inverted_u.png"),
+        _save(popularity_figure(result), out / "popularity_vs_performance.png"),
+        _save(exploration_figure(f), out / "exploration.png"),
+        _save(in_degree_figure(f), out / "in_degree.png"),
     ]
