@@ -87,8 +87,19 @@ def test_compare_writes_every_strategy_and_the_tables(dataset, tmp_path):
     assert comparison["strategy"].tolist() == ["isolation", "herd", "diverse", "echo", "placebo"]
     assert (comparison["n_subjects"] == 12).all()
     iso = comparison.set_index("strategy").loc["isolation"]
-    assert iso["uplift_vs_isolation_pct"] == 0.0
     assert iso["mean_roi_ci_low"] <= iso["mean_roi"] <= iso["mean_roi_ci_high"]
+    # uplift in percent only against a base whose interval excludes 0; else points
+    away = iso["mean_roi_ci_low"] > 0 or iso["mean_roi_ci_high"] < 0
+    assert (
+        (iso["uplift_vs_isolation_pct"] == 0.0)
+        if away
+        else np.isnan(iso["uplift_vs_isolation_pct"])
+    )
+    assert iso["roi_diff_vs_isolation"] == 0.0 and np.isnan(iso["p_holm_roi_vs_isolation"])
+    assert (comparison["exposure"] == "as-logged").all()
+    # the verdict leads the printed table
+    first = result.output.splitlines()[0]
+    assert first.startswith("at as-logged exposure, diverse ") and "isolation" in first
     paired = pd.read_parquet(out / "paired.parquet")
     assert len(paired) == 5 * 4
     row = paired.set_index(["strategy_a", "strategy_b"]).loc[("diverse", "isolation")]

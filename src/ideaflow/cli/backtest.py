@@ -23,7 +23,8 @@ from ideaflow.cli.options import (
     "--strategy",
     "-s",
     required=True,
-    help="actual, mirror, isolation, herd, top, random, diverse, echo or placebo.",
+    help="actual, mirror, isolation, herd, top, random, diverse, echo, popular, expert, "
+    "diverse-random or placebo.",
 )
 @out_option()
 @click.option(
