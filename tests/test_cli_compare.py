@@ -271,3 +271,26 @@ def test_compare_backtest_and_sweep_take_the_exposure_option(dataset, tmp_path):
     assert table["exposure"].tolist() == ["as-logged", "matched"]
     # matched: diverse holds isolation's exposure
     assert table.loc[1, "mean_exposure"] >= table.loc[0, "mean_exposure"]
+
+
+def test_backtest_writes_the_expanded_view_on_request(dataset, tmp_path):
+    out = tmp_path / "herd"
+    result = CliRunner().invoke(
+        main,
+        ["backtest", str(dataset), "-s", "herd", "--expand-shared", "--out", str(out),
+         "--no-plots", "--k", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    accounts = pd.read_parquet(out / "accounts.parquet")
+    decisions = pd.read_parquet(out / "decisions.parquet")
+    expanded = pd.read_parquet(out / "decisions_by_subject.parquet")
+    trades = pd.read_parquet(out / "trades_by_subject.parquet")
+    # herd: every subject copies the same two leaders, so they share few accounts; the
+    # expanded view has each subject's own rows
+    assert decisions["subject_id"].nunique() < len(accounts)
+    assert sorted(expanded["subject_id"].unique()) == sorted(accounts["trader_id"])
+    pnl = trades.groupby("trader_id")["pnl"].sum()
+    by_subject = accounts.set_index("trader_id")["pnl"]
+    np.testing.assert_allclose(
+        pnl.loc[by_subject.index[by_subject != 0]], by_subject[by_subject != 0]
+    )

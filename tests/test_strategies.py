@@ -480,3 +480,43 @@ def test_diverse_random_takes_the_clusters_of_diverse(herd_ds):
     np.testing.assert_array_equal((a.sets >= 0).sum(axis=2), (diverse.sets >= 0).sum(axis=2))
     assert not np.array_equal(a.sets, diverse.sets)
     assert not np.array_equal(a.sets, other.sets)
+
+
+def test_shared_accounts_read_per_subject(tmp_path):
+    from ideaflow.strategies import expand_shared, subject_decisions, subject_positions
+
+    rows = [
+        *HERD_ROWS,
+        (9, 3, "B", 1, 0.3, 0.4, 1.0, 1.0, 10.0),
+        (10, 3, "B", 1, 0.35, 0.4, 1.0, 1.0, 10.0),
+    ]
+    ds = make_ds(rows, HERD_FOLLOWS, equity={1: 10_000.0, 3: 30_000.0})
+    result = run_strategy(ds, "herd", HERD_PARAMS)
+    # subject 3 shares subject 1's account at three times its equity
+    three = subject_decisions(result, 3)
+    one = result.decisions[result.decisions["subject_id"] == 1].reset_index(drop=True)
+    assert (three["subject_id"] == 3).all() and three["trade_id"].tolist() == [8, 3, 4, 6]
+    np.testing.assert_allclose(three["size"], one["size"] * 3.0)
+    positions = subject_positions(result, 3)
+    mine = result.trades[result.trades["trader_id"] == 1].reset_index(drop=True)
+    np.testing.assert_allclose(positions["amount"], mine["amount"] * 3.0)
+    acc = result.accounts.set_index("trader_id")
+    assert positions["pnl"].sum() == pytest.approx(acc.loc[3, "pnl"])
+    # a subject with its own account gets its own rows unchanged
+    pd.testing.assert_frame_equal(
+        subject_positions(result, 2),
+        result.trades[result.trades["trader_id"] == 2].reset_index(drop=True),
+    )
+    with pytest.raises(ParameterError, match="subject_id: 4 is not a subject"):
+        subject_decisions(result, 4)
+    # the expanded view: every subject's rows; the same from a written directory
+    expanded = expand_shared(result, "decisions")
+    assert expanded["subject_id"].value_counts().sort_index().tolist() == [4, 2, 4]
+    result.write(tmp_path / "herd", plots=False)
+    pd.testing.assert_frame_equal(expand_shared(tmp_path / "herd", "decisions"), expanded)
+    trades = expand_shared(tmp_path / "herd", "trades")
+    assert trades.groupby("trader_id")["pnl"].sum().to_numpy() == pytest.approx(
+        acc["pnl"].to_numpy()
+    )
+    with pytest.raises(ParameterError, match="table: expected one of trades, decisions"):
+        expand_shared(result, "daily")

@@ -15,6 +15,7 @@ from ideaflow.cli.options import (
     resolve_progress,
     strategy_options,
 )
+from ideaflow.strategies.shared import write_expanded
 
 
 @click.command("backtest")
@@ -37,6 +38,13 @@ from ideaflow.cli.options import (
 @strategy_options
 @input_options()
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
+@click.option(
+    "--expand-shared",
+    is_flag=True,
+    default=False,
+    help="Also write every subject's own positions and decisions (trades_by_subject.parquet, "
+    "decisions_by_subject.parquet), where copy strategies keep one shared account.",
+)
 @handle_errors
 def backtest_command(
     dataset: Path,
@@ -47,6 +55,7 @@ def backtest_command(
     sharpe_annualization: float,
     on_invalid: str,
     plots: bool,
+    expand_shared: bool,
     progress: bool | None,
     **params: object,
 ) -> None:
@@ -67,10 +76,13 @@ def backtest_command(
         plots=plots,
         **params,
     )
+    if expand_shared:
+        write_expanded(result, out_dir)
     click.echo(result.summary_table())
     click.echo(
         f"\nwrote {out_dir}/ (trades.parquet, accounts.parquet, summary.json"
         + (", decisions.parquet" if (out_dir / "decisions.parquet").exists() else "")
+        + (", *_by_subject.parquet" if expand_shared else "")
         + (", plots" if plots else "")
         + f") in {time.perf_counter() - started:.1f} s"
     )
