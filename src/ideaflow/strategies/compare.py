@@ -5,16 +5,24 @@ Per strategy (comparison.parquet, one row each):
   equity (the pooled ROI of all subjects); total PnL; mean Sharpe (subjects with a
   defined Sharpe); mean max drawdown; hit rate = share of subjects with ROI > 0;
   rejection rate (share of decisions not taken);
-- uplift vs isolation / vs herd in %: `(mean_roi - mean_roi_base) / |mean_roi_base| * 100`
-  (relative, as the published "+30%"; NaN when the base is not in the comparison or its
-  mean ROI is 0), and the share of subjects whose ROI beat the base's;
+- uplift vs isolation / diverse / herd in %: `(mean_roi - base) / |base| * 100` only when
+  the base's block interval excludes 0 (NaN otherwise: the table then shows the
+  difference in points), and the share of subjects whose ROI beat the base's;
 - the 95% interval of the mean ROI by a moving-block bootstrap over time (default): the
   daily PnL of each subject divided by its initial equity, averaged over subjects, summed
   over time (this total is the mean ROI), resampled in blocks of `block_days` days
-  (`ideaflow.stats`); beside it, a per-subject bootstrap interval, labelled as such.
+  (`ideaflow.stats`); beside it, a per-subject bootstrap interval, labelled as such;
+- exposure (`strategies.exposure`): mean gross exposure, subjects without exposure, mean
+  return on exposure (PnL / gross exposure, 0 without exposure) with its block interval;
+- against `isolation` and `diverse`: paired differences in mean ROI and in mean return on
+  exposure with block intervals and Holm-adjusted bootstrap p-values
+  (`ideaflow.significance`; one family: every strategy against both bases, both metrics).
 
 Per ordered pair (a, b) (paired.parquet): mean ROI difference a - b with block and
-per-subject intervals, share of subjects where a beat b, relative uplift of a over b.
+per-subject intervals, share of subjects where a beat b, relative uplift of a over b
+(same rule), the return-on-exposure difference with its interval, p-values.
+
+The printed table leads with a one-line verdict (`headline`).
 
 Subjects: the intersection of the strategies' subjects (with one parameter set they are
 the same traders: >= min_ideas ideas).
