@@ -1,9 +1,11 @@
 """`ideaflow demo`: generate the `small` platform, run the headline comparison, plot, report.
 
-The headline comparison is `ideaflow.strategies.compare` over isolation, herd, diverse and
-echo when that function exists; otherwise the engine's `mirror` replay of the log. Either
-way a plot of ROI against the share of a trader's trades that are copies (a simple proxy
-of idea flow, SPEC §6) is saved, since the inverted U is what the platform plants.
+The headline comparison is `ideaflow.strategies.compare` at matched exposure (each
+subject's positions rescaled to its exposure under isolation, docs/strategies.md) over
+isolation, the evaluator choices under one vote (diverse, diverse-random, echo, popular,
+expert), the placebo and the herd. A plot of ROI against the share of a trader's trades
+that are copies (a simple proxy of idea flow, SPEC §6) is saved too, since the inverted U
+is what the platform plants.
 """
 
 from __future__ import annotations
@@ -16,7 +18,17 @@ from typing import Any
 
 import numpy as np
 
-HEADLINE_STRATEGIES = ("isolation", "herd", "diverse", "echo")
+HEADLINE_STRATEGIES = (
+    "isolation",
+    "diverse",
+    "diverse-random",
+    "echo",
+    "popular",
+    "expert",
+    "placebo",
+    "herd",
+)
+HEADLINE_EXPOSURE = "matched"  # judgment at equal capital at work, not trading volume
 
 
 def run_demo(
@@ -71,11 +83,14 @@ def _headline(ds: Any, results_dir: Path, seed: int, progress: bool, echo) -> st
     """The headline comparison (SPEC §5) with its plots; returns the printed table."""
     from ideaflow.strategies import StrategyParams, compare
 
-    echo(f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)}")
+    echo(
+        f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)} "
+        f"at {HEADLINE_EXPOSURE} exposure"
+    )
     result = compare(
         ds,
         list(HEADLINE_STRATEGIES),
-        StrategyParams(seed=seed),
+        StrategyParams(seed=seed, exposure=HEADLINE_EXPOSURE),
         results_dir,
         plots=True,
         progress=progress,
