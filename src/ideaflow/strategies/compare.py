@@ -370,9 +370,9 @@ def comparison_tables(
         }
         for base in ("isolation", "herd", "diverse"):
             if base in results:
-                b = index[base]
+                at = index[base]
                 row[f"uplift_vs_{base}_pct"] = uplift_or_points(
-                    mean_roi[name], mean_roi[base], float(low[b]), float(high[b])
+                    mean_roi[name], mean_roi[base], float(low[at]), float(high[at])
                 )
                 row[f"beat_{base}_share"] = (
                     share_beating(r, roi[base]) if name != base else float("nan")
@@ -381,8 +381,8 @@ def comparison_tables(
                 row[f"uplift_vs_{base}_pct"] = float("nan")
                 row[f"beat_{base}_share"] = float("nan")
         for base in BASES:
-            for metric, at in (("roi", roi_at), ("roe", roe_at)):
-                j = at.get((name, base))
+            for metric, where in (("roi", roi_at), ("roe", roe_at)):
+                j = where.get((name, base))
                 present = base in results
                 zero = 0.0 if present and name == base else float("nan")
                 row[f"{metric}_diff_vs_{base}"] = float(estimates[j]) if j is not None else zero
@@ -478,7 +478,7 @@ def headline(comparison: pd.DataFrame) -> str:
         return "no isolation or diverse in the comparison: see the paired table"
     others = [n for n in names if n != base]
     name = "diverse" if "diverse" in others else others[0]
-    row = comparison.set_index("strategy").loc[name]
+    row = comparison.set_index("strategy").loc[name].to_dict()
     return verdict(
         str(row["exposure"]),
         name,
@@ -502,7 +502,7 @@ def format_comparison(comparison: pd.DataFrame) -> str:
     def money(v: float) -> str:
         return "-" if not np.isfinite(v) else f"{v:,.0f}"
 
-    def versus(r: dict[str, Any], base: str) -> str:
+    def versus(r: dict[Any, Any], base: str) -> str:
         # relative uplift only against a base clearly away from zero, else points
         uplift = r[f"uplift_vs_{base}_pct"]
         if np.isfinite(uplift):
@@ -510,7 +510,7 @@ def format_comparison(comparison: pd.DataFrame) -> str:
         diff = r[f"roi_diff_vs_{base}"]
         return "-" if not np.isfinite(diff) else f"{points(diff)} pts"
 
-    def span(r: dict[str, Any], base: str) -> str:
+    def span(r: dict[Any, Any], base: str) -> str:
         lo, hi = r[f"roi_diff_vs_{base}_ci_low"], r[f"roi_diff_vs_{base}_ci_high"]
         if r["strategy"] == base or not np.isfinite(lo):
             return "-"

@@ -85,10 +85,11 @@ def _rows_of(result: Any, table: str, subject_id: int, held: pd.DataFrame) -> pd
         )
     owner = OWNER[table]
     frame = _table(result, table)
-    source = int(held.loc[subject_id, "positions_of"])
+    held_row = held.loc[subject_id].to_dict()
+    source = int(held_row["positions_of"])
     rows = frame[frame[owner] == source].copy()
     rows[owner] = np.int64(subject_id)
-    scale = float(held.loc[subject_id, "holding_scale"])
+    scale = float(held_row["holding_scale"])
     for column in SCALED[table]:
         rows[column] = rows[column] * scale
     return rows.reset_index(drop=True)
