@@ -247,3 +247,14 @@ def test_diverse_beats_placebo_and_isolation_at_matched_exposure(planted):
     exposure = result.comparison.set_index("strategy")["mean_exposure"]
     np.testing.assert_allclose(exposure.to_numpy(), exposure["isolation"])
     assert result.table().startswith("at matched exposure, diverse beats isolation by ")
+
+
+def test_matched_outputs_are_byte_identical_run_to_run(tmp_path):
+    ds = make_ds(HERD_ROWS, HERD_FOLLOWS)
+    params = HERD_PARAMS.replace(exposure="matched")
+    for name in ("herd", "expert", "diverse-random"):
+        for run in ("a", "b"):
+            run_strategy(ds, name, params).write(tmp_path / run / name, plots=False)
+        for table in ("trades", "accounts", "decisions", "daily"):
+            first = (tmp_path / "a" / name / f"{table}.parquet").read_bytes()
+            assert first == (tmp_path / "b" / name / f"{table}.parquet").read_bytes()
