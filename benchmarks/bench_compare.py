@@ -3,6 +3,8 @@
     python benchmarks/bench_compare.py --preset medium          # target: < 2 min
     python benchmarks/bench_compare.py --preset etoro2011       # target: < 15 min, 12 GiB
     python benchmarks/bench_compare.py --quick                  # tiny preset, checks the script
+    python benchmarks/bench_compare.py --preset medium --exposure matched \
+        --strategies isolation,diverse,echo,popular,expert,placebo   # target: < 2 min
 
 Steps: (1) correctness first, on the `tiny` preset: placebo rejects exactly as many ideas
 per subject as diverse, every strategy has the same subjects, and the vote kernel agrees
@@ -132,6 +134,7 @@ def main() -> None:
     parser.add_argument("--preset", default="medium")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--strategies", default=STRATEGIES)
+    parser.add_argument("--exposure", default="as-logged", choices=["as-logged", "matched"])
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="tiny preset only")
     parser.add_argument("--sample", type=int, default=300, help="ideas for the Python vote")
@@ -164,7 +167,16 @@ def main() -> None:
         for r in range(args.repeats):
             out = Path(tmp) / f"run{r}"
             res = run_child(
-                [*cmd_base, str(path), "--strategies", args.strategies, "--out", str(out)]
+                [
+                    *cmd_base,
+                    str(path),
+                    "--strategies",
+                    args.strategies,
+                    "--exposure",
+                    args.exposure,
+                    "--out",
+                    str(out),
+                ]
             )
             if res["returncode"] != 0:
                 raise SystemExit(f"compare failed:\n{res['stderr_tail']}")
@@ -181,6 +193,7 @@ def main() -> None:
         "preset": preset,
         "seed": args.seed,
         "strategies": args.strategies,
+        "exposure": args.exposure,
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -196,7 +209,10 @@ def main() -> None:
     }
     (HERE / "results").mkdir(exist_ok=True)
     # the `medium` target is the headline figure; other presets get their own file
-    target = HERE / "results" / ("compare.json" if preset == "medium" else f"compare_{preset}.json")
+    name = "compare" if preset == "medium" else f"compare_{preset}"
+    if args.exposure == "matched":
+        name += "_matched"
+    target = HERE / "results" / f"{name}.json"
     target.write_text(json.dumps(result, indent=2))
     print(table)
     print(

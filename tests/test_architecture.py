@@ -124,3 +124,20 @@ def test_figures_leave_the_matplotlib_backend_alone(tmp_path: Path) -> None:
     assert [p.name for p in written] == ["roi_distribution.png"]
     assert written[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert matplotlib.get_backend() == before
+
+
+def test_every_top_level_module_has_a_layer() -> None:
+    """A new top-level module or package must be placed in the layers contract."""
+    import tomllib
+
+    config = tomllib.loads((SRC.parent.parent / "pyproject.toml").read_text())
+    layers = config["tool"]["importlinter"]["contracts"][0]["layers"]
+    named = {name.strip() for layer in layers for name in layer.split("|")}
+    present = {
+        f"ideaflow.{p.stem if p.is_file() else p.name}"
+        for p in SRC.iterdir()
+        if (p.suffix == ".py" and p.stem not in ("__init__", "__main__"))
+        or (p.is_dir() and (p / "__init__.py").exists())
+    }
+    assert present - named == set()
+    assert named - present == set()

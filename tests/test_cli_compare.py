@@ -87,8 +87,19 @@ def test_compare_writes_every_strategy_and_the_tables(dataset, tmp_path):
     assert comparison["strategy"].tolist() == ["isolation", "herd", "diverse", "echo", "placebo"]
     assert (comparison["n_subjects"] == 12).all()
     iso = comparison.set_index("strategy").loc["isolation"]
-    assert iso["uplift_vs_isolation_pct"] == 0.0
     assert iso["mean_roi_ci_low"] <= iso["mean_roi"] <= iso["mean_roi_ci_high"]
+    # uplift in percent only against a base whose interval excludes 0; else points
+    away = iso["mean_roi_ci_low"] > 0 or iso["mean_roi_ci_high"] < 0
+    assert (
+        (iso["uplift_vs_isolation_pct"] == 0.0)
+        if away
+        else np.isnan(iso["uplift_vs_isolation_pct"])
+    )
+    assert iso["roi_diff_vs_isolation"] == 0.0 and np.isnan(iso["p_holm_roi_vs_isolation"])
+    assert (comparison["exposure"] == "as-logged").all()
+    # the verdict leads the printed table
+    first = result.output.splitlines()[0]
+    assert first.startswith("at as-logged exposure, diverse ") and "isolation" in first
     paired = pd.read_parquet(out / "paired.parquet")
     assert len(paired) == 5 * 4
     row = paired.set_index(["strategy_a", "strategy_b"]).loc[("diverse", "isolation")]
@@ -192,3 +203,94 @@ def test_compare_as_a_process(dataset, tmp_path):
     assert (out / "roi_by_strategy.png").exists()
     assert (out / "cumulative_pnl_by_strategy.png").exists()
     assert pd.read_parquet(out / "comparison.parquet")["strategy"].tolist() == ["isolation", "top"]
+
+
+def test_compare_backtest_and_sweep_take_the_exposure_option(dataset, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "matched"
+    result = runner.invoke(
+        main,
+        [
+            "compare",
+            str(dataset),
+            "--strategies",
+            "isolation,diverse,popular,expert,diverse-random,placebo",
+            "--exposure",
+            "matched",
+            "--out",
+            str(out),
+            "--no-plots",
+            *OPTIONS,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("at matched exposure, diverse ")
+    comparison = pd.read_parquet(out / "comparison.parquet").set_index("strategy")
+    # every subject holds its isolation exposure (or none at all, counted)
+    exposure = pd.read_parquet(out / "isolation" / "accounts.parquet")["gross_exposure"]
+    for name in comparison.index:
+        acc = pd.read_parquet(out / name / "accounts.parquet")
+        held = acc["gross_exposure"].to_numpy()
+        zero = held == 0
+        np.testing.assert_allclose(held[~zero], exposure.to_numpy()[~zero])
+        assert comparison.loc[name, "n_zero_exposure"] == zero.sum()
+    assert (comparison["exposure"] == "matched").all()
+    paired = pd.read_parquet(out / "paired.parquet")
+    tested = paired[paired["strategy_b"].isin(["isolation", "diverse"])]
+    assert tested["p_holm"].notna().all() and (tested["p_holm"] >= tested["p_value"]).all()
+    assert paired.loc[~paired["strategy_b"].isin(["isolation", "diverse"]), "p_holm"].isna().all()
+
+    backtest = runner.invoke(
+        main,
+        ["backtest", str(dataset), "-s", "expert", "--exposure", "matched", "--out",
+         str(tmp_path / "bt"), "--no-plots", "--k", "2", "--min-history", "2"],
+    )  # fmt: skip
+    assert backtest.exit_code == 0, backtest.output
+    acc = pd.read_parquet(tmp_path / "bt" / "accounts.parquet")
+    assert {"gross_exposure", "return_on_exposure", "exposure_factor"} <= set(acc.columns)
+    engine = runner.invoke(
+        main,
+        ["backtest", str(dataset), "-s", "mirror", "--exposure", "matched", "--out",
+         str(tmp_path / "bt2")],
+    )  # fmt: skip
+    assert engine.exit_code == 2 and "exposure: only apply to the walk-forward strategies" in (
+        engine.output
+    )
+    bad = runner.invoke(
+        main,
+        ["compare", str(dataset), "--exposure", "equal", "--out", str(tmp_path / "x")],
+    )
+    assert bad.exit_code == 2 and "'equal' is not one of 'as-logged', 'matched'" in bad.output
+    sweep = runner.invoke(
+        main,
+        ["sweep", str(dataset), "-s", "diverse", "--grid", "exposure=as-logged,matched",
+         "--out", str(tmp_path / "sw"), "--jobs", "1", "--min-history", "2"],
+    )  # fmt: skip
+    assert sweep.exit_code == 0, sweep.output
+    table = pd.read_parquet(tmp_path / "sw" / "sweep.parquet")
+    assert table["exposure"].tolist() == ["as-logged", "matched"]
+    # matched: diverse holds isolation's exposure
+    assert table.loc[1, "mean_exposure"] >= table.loc[0, "mean_exposure"]
+
+
+def test_backtest_writes_the_expanded_view_on_request(dataset, tmp_path):
+    out = tmp_path / "herd"
+    result = CliRunner().invoke(
+        main,
+        ["backtest", str(dataset), "-s", "herd", "--expand-shared", "--out", str(out),
+         "--no-plots", "--k", "2"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    accounts = pd.read_parquet(out / "accounts.parquet")
+    decisions = pd.read_parquet(out / "decisions.parquet")
+    expanded = pd.read_parquet(out / "decisions_by_subject.parquet")
+    trades = pd.read_parquet(out / "trades_by_subject.parquet")
+    # herd: every subject copies the same two leaders, so they share few accounts; the
+    # expanded view has each subject's own rows
+    assert decisions["subject_id"].nunique() < len(accounts)
+    assert sorted(expanded["subject_id"].unique()) == sorted(accounts["trader_id"])
+    pnl = trades.groupby("trader_id")["pnl"].sum()
+    by_subject = accounts.set_index("trader_id")["pnl"]
+    np.testing.assert_allclose(
+        pnl.loc[by_subject.index[by_subject != 0]], by_subject[by_subject != 0]
+    )

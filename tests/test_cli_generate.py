@@ -55,6 +55,7 @@ def test_demo_generates_compares_and_plots(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "isolation" in result.output
     assert "mean ROI" in result.output
+    assert "at matched exposure, diverse " in result.output  # the verdict leads the table
     assert (tmp_path / "dataset" / "trades.parquet").is_file()
     assert (tmp_path / "results" / "idea_flow_roi.png").stat().st_size > 1000
     assert f"plot    : {tmp_path / 'results' / 'idea_flow_roi.png'}" in result.output

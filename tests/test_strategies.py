@@ -436,3 +436,113 @@ def test_a_strategy_run_shows_its_stages_when_asked(vote_ds, capsys):
     assert "diverse" in err and "2/2" in err
     assert set(shown.timings) >= {"decide", "accounting"}
     assert shown.accounts.equals(quiet.accounts)
+
+
+# --- one vote rule, several ways of choosing evaluators ------------------------------------
+def test_popular_and_expert_vote_with_herd_and_top_choices(herd_ds):
+    from ideaflow.strategies.selection import herd_sets, top_sets
+
+    runner = StrategyRunner(herd_ds, HERD_PARAMS)
+    frame = runner.frame
+    popular = runner.decisions("popular")
+    expert = runner.decisions("expert")
+    np.testing.assert_array_equal(popular.sets, herd_sets(frame))
+    np.testing.assert_array_equal(expert.sets, top_sets(frame))
+    # own ideas, voted on: one row per idea of each subject, as for diverse
+    diverse = runner.decisions("diverse")
+    np.testing.assert_array_equal(popular.row, diverse.row)
+    one = run_strategy(herd_ds, "popular", HERD_PARAMS).decisions.set_index("trade_id")
+    # subject 1's ideas at days 0 and 0.1: herd's leader at r=0 is 2, whose idea 8 (A long,
+    # opened at 0.2) comes after them: no vote yet
+    assert [list(one.loc[t, "in_force"]) for t in (1, 2)] == [[2], [2]]
+    assert (one.loc[[1, 2], "support"] == 0).all()
+
+
+def test_random_member_pick_by_hand():
+    from ideaflow.kernels.strategy import random_member_pick_nb
+
+    # clusters 0: [10, 11, 12], 1: [20], 2: [30, 31]; preferred order 2, 0, 1
+    indptr = np.array([0, 3, 4, 6], dtype=np.int64)
+    members = np.array([10, 11, 12, 20, 30, 31], dtype=np.int32)
+    n = 300
+    order = np.tile(np.array([2, 0, 1], dtype=np.int32), (n, 1))
+    subjects = np.full(n, 31, dtype=np.int32)
+    subjects[1::2] = np.arange(1000, 1000 + n // 2)  # and others outside every cluster
+    picks = random_member_pick_nb(order, indptr, members, subjects, 3, np.int64(5), np.int64(0))
+    # subject 31 never picks itself: its far cluster gives 30; one of cluster 0; then 20
+    assert (picks[0::2, 0] == 30).all() and (picks[:, 2] == 20).all()
+    assert set(picks[:, 1]) == {10, 11, 12}  # a random member, each of them drawn
+    assert set(picks[1::2, 0]) == {30, 31}
+    again = random_member_pick_nb(order, indptr, members, subjects, 3, np.int64(5), np.int64(0))
+    np.testing.assert_array_equal(picks, again)
+    # more than one per cluster once every cluster gave one: distinct, never the subject
+    more = random_member_pick_nb(order, indptr, members, subjects, 6, np.int64(5), np.int64(1))
+    for s in range(n):
+        chosen = [int(x) for x in more[s] if x >= 0]
+        assert len(set(chosen)) == len(chosen) and subjects[s] not in chosen
+        assert len(chosen) == (5 if subjects[s] == 31 else 6)
+
+
+def test_diverse_random_takes_the_clusters_of_diverse(herd_ds):
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(600):
+        trader = int(rng.integers(1, 13))
+        d = float(rng.uniform(0, 120))
+        rows.append(
+            (i + 1, trader, str(rng.choice(["A", "B", "C"])), int(rng.choice([1, -1])), d,
+             d + float(rng.uniform(0.1, 3)), 1.0, float(rng.uniform(0.9, 1.1)), 100.0)
+        )  # fmt: skip
+    ds = make_ds(rows)
+    params = StrategyParams(
+        k=2, rebalance_days=15, lookback_days=30, min_history=2, min_ideas=5, n_clusters=3, seed=3
+    )
+    a = StrategyRunner(ds, params).decisions("diverse-random")
+    b = StrategyRunner(ds, params).decisions("diverse-random")
+    np.testing.assert_array_equal(a.sets, b.sets)
+    other = StrategyRunner(ds, params.replace(seed=4)).decisions("diverse-random")
+    diverse = StrategyRunner(ds, params).decisions("diverse")
+    # as many evaluators as diverse (one per far cluster), not always the same ones
+    np.testing.assert_array_equal((a.sets >= 0).sum(axis=2), (diverse.sets >= 0).sum(axis=2))
+    assert not np.array_equal(a.sets, diverse.sets)
+    assert not np.array_equal(a.sets, other.sets)
+
+
+def test_shared_accounts_read_per_subject(tmp_path):
+    from ideaflow.strategies import expand_shared, subject_decisions, subject_positions
+
+    rows = [
+        *HERD_ROWS,
+        (9, 3, "B", 1, 0.3, 0.4, 1.0, 1.0, 10.0),
+        (10, 3, "B", 1, 0.35, 0.4, 1.0, 1.0, 10.0),
+    ]
+    ds = make_ds(rows, HERD_FOLLOWS, equity={1: 10_000.0, 3: 30_000.0})
+    result = run_strategy(ds, "herd", HERD_PARAMS)
+    # subject 3 shares subject 1's account at three times its equity
+    three = subject_decisions(result, 3)
+    one = result.decisions[result.decisions["subject_id"] == 1].reset_index(drop=True)
+    assert (three["subject_id"] == 3).all() and three["trade_id"].tolist() == [8, 3, 4, 6]
+    np.testing.assert_allclose(three["size"], one["size"] * 3.0)
+    positions = subject_positions(result, 3)
+    mine = result.trades[result.trades["trader_id"] == 1].reset_index(drop=True)
+    np.testing.assert_allclose(positions["amount"], mine["amount"] * 3.0)
+    acc = result.accounts.set_index("trader_id")
+    assert positions["pnl"].sum() == pytest.approx(acc.loc[3, "pnl"])
+    # a subject with its own account gets its own rows unchanged
+    pd.testing.assert_frame_equal(
+        subject_positions(result, 2),
+        result.trades[result.trades["trader_id"] == 2].reset_index(drop=True),
+    )
+    with pytest.raises(ParameterError, match="subject_id: 4 is not a subject"):
+        subject_decisions(result, 4)
+    # the expanded view: every subject's rows; the same from a written directory
+    expanded = expand_shared(result, "decisions")
+    assert expanded["subject_id"].value_counts().sort_index().tolist() == [4, 2, 4]
+    result.write(tmp_path / "herd")
+    pd.testing.assert_frame_equal(expand_shared(tmp_path / "herd", "decisions"), expanded)
+    trades = expand_shared(tmp_path / "herd", "trades")
+    assert trades.groupby("trader_id")["pnl"].sum().to_numpy() == pytest.approx(
+        acc["pnl"].to_numpy()
+    )
+    with pytest.raises(ParameterError, match="table: expected one of trades, decisions"):
+        expand_shared(result, "daily")

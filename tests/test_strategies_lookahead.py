@@ -10,7 +10,7 @@ import pytest
 from ideaflow.io import dataset_from_frames
 from ideaflow.strategies import STRATEGIES, StrategyParams, StrategyRunner
 from ideaflow.strategies.books import decisions_frame
-from ideaflow.strategies.decide import placebo_decisions
+from ideaflow.strategies.decide import EVALUATOR_STRATEGIES, placebo_decisions
 
 T0 = pd.Timestamp("2021-01-01", tz="UTC")
 N_DAYS = 150
@@ -115,7 +115,7 @@ def test_decisions_before_the_cut_ignore_the_future(runners, name):
     b = per_subject(changed, changed.decisions(name))
     before_a, before_b = _before_cut(a), _before_cut(b)
     assert len(before_a) > 50
-    if name in ("diverse", "echo"):
+    if name in EVALUATOR_STRATEGIES:
         assert (before_a["support"] != 0).any()  # the votes are exercised
         assert (a["time"] >= CUT).any() and not a.equals(b)  # the perturbation bites
     pd.testing.assert_frame_equal(before_a, before_b)

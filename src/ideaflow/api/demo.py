@@ -1,9 +1,11 @@
 """`ideaflow demo`: generate the `small` platform, run the headline comparison, plot, report.
 
-The headline comparison runs isolation, herd, diverse and echo side by side
-(`ideaflow.compare`); then a plot of ROI against the share of a trader's trades that are
-copies in the `mirror` replay (a simple proxy of idea flow, docs/contract.md §6) is
-saved, since the inverted U is what the platform plants.
+The headline comparison runs at matched exposure (each subject's positions rescaled to
+its exposure under isolation, docs/strategies.md) over isolation, the evaluator choices
+under one vote (diverse, diverse-random, echo, popular, expert), the placebo and the herd
+(`ideaflow.compare`). A plot of ROI against the share of a trader's trades that are copies
+in the `mirror` replay (a simple proxy of idea flow, docs/contract.md §6) is saved too,
+since the inverted U is what the platform plants.
 """
 
 from __future__ import annotations
@@ -25,7 +27,17 @@ from ideaflow.reporting.html import write_report
 from ideaflow.strategies import StrategyParams
 from ideaflow.synth.generate import generate
 
-HEADLINE_STRATEGIES = ("isolation", "herd", "diverse", "echo")
+HEADLINE_STRATEGIES = (
+    "isolation",
+    "diverse",
+    "diverse-random",
+    "echo",
+    "popular",
+    "expert",
+    "placebo",
+    "herd",
+)
+HEADLINE_EXPOSURE = "matched"  # judgment at equal capital at work, not trading volume
 
 
 def run_demo(
@@ -82,11 +94,14 @@ def run_demo(
 
 def _headline(ds: Any, results_dir: Path, seed: int, progress: bool, echo) -> str:
     """The headline comparison with its plots; returns the printed table."""
-    echo(f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)}")
+    echo(
+        f"[2/3] comparing strategies {', '.join(HEADLINE_STRATEGIES)} "
+        f"at {HEADLINE_EXPOSURE} exposure"
+    )
     result = compare(
         ds,
         list(HEADLINE_STRATEGIES),
-        StrategyParams(seed=seed),
+        StrategyParams(seed=seed, exposure=HEADLINE_EXPOSURE),
         results_dir,
         plots=True,
         progress=progress,

@@ -16,6 +16,7 @@ from ideaflow.cli.options import (
     resolve_progress,
     strategy_options,
 )
+from ideaflow.strategies.shared import write_expanded
 
 
 @click.command("backtest")
@@ -24,7 +25,8 @@ from ideaflow.cli.options import (
     "--strategy",
     "-s",
     required=True,
-    help="actual, mirror, isolation, herd, top, random, diverse, echo or placebo.",
+    help="actual, mirror, isolation, herd, top, random, diverse, echo, popular, expert, "
+    "diverse-random or placebo.",
 )
 @out_option()
 @click.option(
@@ -38,6 +40,13 @@ from ideaflow.cli.options import (
 @input_options()
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
 @report_option
+@click.option(
+    "--expand-shared",
+    is_flag=True,
+    default=False,
+    help="Also write every subject's own positions and decisions (trades_by_subject.parquet, "
+    "decisions_by_subject.parquet), where copy strategies keep one shared account.",
+)
 @handle_errors
 def backtest_command(
     dataset: Path,
@@ -49,6 +58,7 @@ def backtest_command(
     on_invalid: str,
     plots: bool,
     report: bool,
+    expand_shared: bool,
     progress: bool | None,
     **params: object,
 ) -> None:
@@ -69,10 +79,13 @@ def backtest_command(
         plots=plots,
         **params,
     )
+    if expand_shared:
+        write_expanded(result, out_dir)
     click.echo(text(result))
     click.echo(
         f"\nwrote {out_dir}/ (trades.parquet, accounts.parquet, summary.json"
         + (", decisions.parquet" if (out_dir / "decisions.parquet").exists() else "")
+        + (", *_by_subject.parquet" if expand_shared else "")
         + (", plots" if plots else "")
         + f") in {time.perf_counter() - started:.1f} s"
     )

@@ -114,6 +114,14 @@ def strategy_options(func: F) -> F:
             ),
             click.option("--seed", type=int, default=None, help="Seed  [default: 0]."),
             click.option(
+                "--exposure",
+                type=click.Choice(["as-logged", "matched"]),
+                default=None,
+                help="as-logged: positions at the size decided; matched: each subject's "
+                "positions rescaled to its gross exposure under isolation, a measurement "
+                "normalisation, not a tradable policy  [default: as-logged].",
+            ),
+            click.option(
                 "--sharpe-factor",
                 "sharpe_annualization",
                 type=float,

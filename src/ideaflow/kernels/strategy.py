@@ -263,3 +263,55 @@ def probed_nearest_nb(
         for i in range(k):
             out[s, i] = best_c[i]
     return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def random_member_pick_nb(
+    cluster_order, cluster_indptr, cluster_members, subjects, k, seed, period
+):
+    """Evaluators per subject: a random member of each cluster in the subject's preferred
+    order, then another random member of each, ... until k (never the subject itself).
+
+    cluster_members: trader codes grouped by cluster (CSR cluster_indptr), ascending within
+    a cluster. For (subject, cluster) a counter-based uniform keyed by (seed, period,
+    subject, cluster) picks a start among the members other than the subject; later
+    rounds take the next members cyclically, so the picks are distinct.
+    """
+    n = subjects.shape[0]
+    n_clusters = cluster_order.shape[1]
+    out = np.full((n, k), -1, dtype=np.int32)
+    # keys apart from random_leaders_nb's (period, subject, step)
+    stream = (np.int64(1) << np.int64(40)) + np.int64(period)
+    for s in prange(n):
+        subject = subjects[s]
+        starts = np.empty(n_clusters, dtype=np.int64)
+        sizes = np.empty(n_clusters, dtype=np.int64)
+        selves = np.empty(n_clusters, dtype=np.int64)
+        for c in range(n_clusters):
+            cluster = cluster_order[s, c]
+            a = cluster_indptr[cluster]
+            b = cluster_indptr[cluster + 1]
+            own = a + np.searchsorted(cluster_members[a:b], subject)
+            has_self = own < b and cluster_members[own] == subject
+            selves[c] = own - a if has_self else -1
+            sizes[c] = b - a - (1 if has_self else 0)
+            u = hash_uniform_nb(seed, stream, subject, cluster)
+            starts[c] = min(int(u * sizes[c]), sizes[c] - 1) if sizes[c] > 0 else 0
+        chosen = 0
+        depth = 0
+        progress = True
+        while chosen < k and progress:
+            progress = False
+            for c in range(n_clusters):
+                if chosen >= k:
+                    break
+                if depth >= sizes[c]:
+                    continue
+                index = (starts[c] + depth) % sizes[c]
+                if selves[c] >= 0 and index >= selves[c]:
+                    index += 1
+                out[s, chosen] = cluster_members[cluster_indptr[cluster_order[s, c]] + index]
+                chosen += 1
+                progress = True
+            depth += 1
+    return out

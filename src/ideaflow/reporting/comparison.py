@@ -4,6 +4,7 @@ cumulative PnL over time per strategy)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,13 @@ from matplotlib.figure import Figure
 
 from ideaflow.data import NS_PER_DAY
 from ideaflow.reporting.figures import save_figure
-from ideaflow.strategies.compare import ComparisonResult, daily_chunks, daily_day_range
+from ideaflow.significance import points
+from ideaflow.strategies.compare import (
+    ComparisonResult,
+    daily_chunks,
+    daily_day_range,
+    headline,
+)
 
 
 def comparison_figures(comparison: ComparisonResult, out: Path) -> list[Path]:
@@ -72,7 +79,7 @@ def comparison_figures(comparison: ComparisonResult, out: Path) -> list[Path]:
 
 
 def format_comparison(comparison: pd.DataFrame) -> str:
-    """The comparison as a readable text table."""
+    """The comparison as a readable text table, led by the one-line verdict."""
 
     def pct(v: float, digits: int = 2) -> str:
         return "-" if not np.isfinite(v) else f"{100 * v:+.{digits}f}%"
@@ -80,31 +87,52 @@ def format_comparison(comparison: pd.DataFrame) -> str:
     def num(v: float) -> str:
         return "-" if not np.isfinite(v) else f"{v:.2f}"
 
-    def upl(v: float) -> str:
-        return "-" if not np.isfinite(v) else f"{v:+.1f}%"
+    def money(v: float) -> str:
+        return "-" if not np.isfinite(v) else f"{v:,.0f}"
+
+    def versus(r: dict[Any, Any], base: str) -> str:
+        # relative uplift only against a base clearly away from zero, else points
+        uplift = r[f"uplift_vs_{base}_pct"]
+        if np.isfinite(uplift):
+            return f"{uplift:+.1f}%"
+        diff = r[f"roi_diff_vs_{base}"]
+        return "-" if not np.isfinite(diff) else f"{points(diff)} pts"
+
+    def span(r: dict[Any, Any], base: str) -> str:
+        lo, hi = r[f"roi_diff_vs_{base}_ci_low"], r[f"roi_diff_vs_{base}_ci_high"]
+        if r["strategy"] == base or not np.isfinite(lo):
+            return "-"
+        return f"[{points(lo)}, {points(hi)}]"
+
+    def pval(v: float) -> str:
+        return "-" if not np.isfinite(v) else f"{v:.3f}"
 
     rows = []
-    for r in comparison.to_dict("records"):
+    records = comparison.to_dict("records")
+    for r in records:
         rows.append(
             {
                 "strategy": r["strategy"],
                 "subjects": f"{r['n_subjects']:,}",
                 "mean ROI": pct(r["mean_roi"]),
                 "95% CI (block)": f"[{pct(r['mean_roi_ci_low'])}, {pct(r['mean_roi_ci_high'])}]",
-                "median": pct(r["median_roi"]),
-                "total": pct(r["total_roi"]),
                 "Sharpe": num(r["mean_sharpe"]),
-                "max DD": pct(r["mean_max_drawdown"], 1),
-                "hit": pct(r["hit_rate"], 0).lstrip("+"),
-                "vs isolation": upl(r["uplift_vs_isolation_pct"]),
-                "vs herd": upl(r["uplift_vs_herd_pct"]),
+                "exposure": money(r["mean_exposure"]),
+                "ROE": pct(r["mean_roe"]),
+                "vs isolation": versus(r, "isolation"),
+                "diff iso, pts [95% CI]": span(r, "isolation"),
+                "Holm p": pval(r["p_holm_roi_vs_isolation"]),
+                "vs diverse": versus(r, "diverse"),
+                "Holm p ": pval(r["p_holm_roi_vs_diverse"]),
                 "beat iso": pct(r["beat_isolation_share"], 0).lstrip("+"),
-                "beat herd": pct(r["beat_herd_share"], 0).lstrip("+"),
             }
         )
     text = pd.DataFrame(rows).to_string(index=False)
+    mode = records[0]["exposure"] if records else "as-logged"
     note = (
-        "uplift = (mean ROI - base mean ROI) / |base mean ROI|; "
-        "CI: moving-block bootstrap over time of the daily ROI summed over subjects"
+        f"exposure: {mode} (mean gross exposure per subject; ROE = PnL / gross exposure); "
+        "vs: relative uplift where the base's interval excludes 0, else the difference "
+        "in percentage points; CI: moving-block bootstrap over time; Holm p: over every "
+        "strategy against isolation and diverse, ROI and ROE"
     )
-    return "strategy comparison\n" + text + "\n" + note
+    return headline(comparison) + "\n\nstrategy comparison\n" + text + "\n" + note

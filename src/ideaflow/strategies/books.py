@@ -17,11 +17,12 @@ import pandas as pd
 import pyarrow as pa
 
 from ideaflow.data import Dataset
-from ideaflow.engine.metrics import account_metrics, daily_pnl
+from ideaflow.engine.metrics import account_metrics, daily_pnl, group_book
 from ideaflow.records import Book, DailyPnl, DecisionRecord
 from ideaflow.results import tables
 from ideaflow.results.frames import to_frame
 from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions
+from ideaflow.strategies.exposure import held_metrics
 from ideaflow.strategies.rebalance import Frame
 
 
@@ -155,20 +156,25 @@ def _expanded_daily(
     return DailyPnl(account=out_subject, day=out_day, pnl=out_pnl)
 
 
-def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pa.Table, pa.Table]:
+def account_tables(
+    frame: Frame, book: Book, decisions: Decisions, holding: np.ndarray | None = None
+) -> tuple[pa.Table, pa.Table]:
     """accounts (one row per subject, by subject id) and sparse daily PnL, as Arrow tables.
 
     With shared accounts (copy strategies), each subject gets its account's metrics and
     daily PnL scaled by its initial equity over the account's, and `positions_of` names
     the subject whose rows in trades.parquet and decisions.parquet hold its positions
-    (itself, unless it shares an account).
+    (itself, unless it shares an account). `holding` (per subject, exposure matching)
+    replaces that scale: the subject's positions are its account's times `holding`, and
+    its ratios (ROI, drawdown, Sharpe) are computed for those positions.
     """
     ds: Dataset = frame.ds
     params = frame.params
     account_of, account_subject = decisions.accounts(frame.n_subjects)
     n_accounts = account_subject.shape[0]
+    grouped = group_book(book, n_accounts, prices=ds.prices, data_end=ds.data_end)
     metrics = account_metrics(
-        book,
+        grouped,
         n_accounts,
         frame.initial_equity[account_subject],
         prices=ds.prices,
@@ -185,15 +191,21 @@ def account_tables(frame: Frame, book: Book, decisions: Decisions) -> tuple[pa.T
         final_equity=per_subject.final_equity * scale,
         pnl=per_subject.pnl * scale,
     )
+    shared = n_accounts != frame.n_subjects or not np.array_equal(
+        account_of, np.arange(frame.n_subjects)
+    )
+    if holding is not None and shared:
+        scale = holding
+        per_subject = held_metrics(
+            grouped, account_of, holding, frame.initial_equity, params.sharpe_annualization
+        )
     subject_ids = ds.trader_ids[frame.subjects]
     # the engine's accounts schema (NaN metrics stay NaN, as in a backtest's file) plus
     # the subject holding the positions
     accounts = tables.accounts_table(per_subject, subject_ids).append_column(
         "positions_of", pa.array(subject_ids[account_subject[account_of]], type=pa.int64())
     )
-    daily = daily_pnl(book, n_accounts, prices=ds.prices, data_end=ds.data_end)
-    if n_accounts != frame.n_subjects or not np.array_equal(
-        account_of, np.arange(frame.n_subjects)
-    ):
+    daily = daily_pnl(grouped, n_accounts, prices=ds.prices, data_end=ds.data_end)
+    if shared:
         daily = _expanded_daily(daily, account_of, n_accounts, scale)
     return accounts, tables.daily_table(daily, subject_ids)

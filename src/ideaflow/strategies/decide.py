@@ -1,9 +1,9 @@
 """Walk-forward decisions of every docs/contract.md §5 strategy, before any accounting.
 
 A `Decisions` record holds one row per decision: for the decision strategies
-(isolation / diverse / echo / placebo) one row per own idea of a subject (taken or not,
-support, evaluators in force); for the copying strategies (herd / top / random) one row
-per idea of a leader in force that the subject copies (taken unless the leader's
+(isolation / diverse / echo / popular / expert / diverse-random / placebo) one row per
+own idea of a subject (taken or not, support, evaluators in force); for the copying
+strategies (herd / top / random) one row per idea of a leader in force that the subject copies (taken unless the leader's
 realised equity at the open is <= 0).
 
 Sizing:
@@ -32,6 +32,9 @@ from ideaflow.strategies.rebalance import Frame, position_index, subject_ideas
 from ideaflow.strategies.selection import selection_sets
 
 COPY_STRATEGIES = ("herd", "top", "random")
+# own ideas under the evaluator vote; they differ only in who evaluates
+EVALUATOR_STRATEGIES = ("diverse", "echo", "popular", "expert", "diverse-random")
+DECISION_STRATEGIES = ("isolation", *EVALUATOR_STRATEGIES, "placebo")
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,7 +200,7 @@ def decide(
     """Decisions of strategy `name` (a copy strategy, or isolation, diverse, echo or placebo)."""
     if name == "isolation":
         return own_idea_decisions(frame, name, None)
-    if name in ("diverse", "echo"):
+    if name in EVALUATOR_STRATEGIES:
         return own_idea_decisions(frame, name, selection_sets(frame, name))
     if name == "placebo":
         if diverse is None:

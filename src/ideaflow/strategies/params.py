@@ -12,7 +12,9 @@ Defaults (see docs/strategies.md for the reasoning):
 - size_by_support = False: a taken idea keeps its logged size;
 - n_clusters = None: KMeans clusters = max(2k, 4) (at most the number of candidates), so
   `diverse` can pick k clusters and still skip the ones nearest the subject;
-- seed = 0 (random leaders and the placebo's rejections).
+- seed = 0 (random leaders and the placebo's rejections);
+- exposure = "as-logged": positions at the size the strategy decides; "matched" rescales
+  each subject's positions to its exposure under isolation (`strategies.exposure`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import Any
 
 from ideaflow.data import DEFAULT_ANNUALIZATION, NS_PER_DAY, NS_PER_HOUR
 from ideaflow.errors import ParameterError
+
+EXPOSURE_MODES: tuple[str, ...] = ("as-logged", "matched")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,7 @@ class StrategyParams:
     depth: int = 1  # recorded only: strategies copy leaders' original trades (one hop)
     sharpe_annualization: float = DEFAULT_ANNUALIZATION
     initial_equity: float | None = None  # None: each subject's equity from the dataset
+    exposure: str = "as-logged"  # or "matched" (docs/strategies.md, "Exposure")
 
     def __post_init__(self) -> None:
         def integer(name: str, low: int | None) -> None:
@@ -75,6 +80,10 @@ class StrategyParams:
             positive(name)
         if self.initial_equity is not None:
             positive("initial_equity")
+        if self.exposure not in EXPOSURE_MODES:
+            raise ParameterError(
+                f"exposure: expected one of {', '.join(EXPOSURE_MODES)}; found {self.exposure!r}"
+            )
         if not isinstance(self.size_by_support, bool):
             raise ParameterError(
                 f"size_by_support: expected true or false; found {self.size_by_support!r}"

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from ideaflow.data import Dataset
 from ideaflow.engine import EquityIndex, ReplayConfig, replay
@@ -25,10 +26,26 @@ from ideaflow.strategies.books import (
     trades_table,
 )
 from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions, decide
+from ideaflow.strategies.exposure import equity_ratio, exposure_columns, match_exposure
 from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.rebalance import Frame, build_frame
 
-STRATEGIES: tuple[str, ...] = ("isolation", "herd", "top", "random", "diverse", "echo", "placebo")
+STRATEGIES: tuple[str, ...] = (
+    "isolation",
+    "herd",
+    "top",
+    "random",
+    "diverse",
+    "echo",
+    "popular",
+    "expert",
+    "diverse-random",
+    "placebo",
+)
+
+
+# strategies whose evaluators are chosen from the style features of each rebalance
+STYLE_STRATEGIES = ("diverse", "echo", "diverse-random")
 
 
 def check_name(name: Any) -> str:
@@ -101,7 +118,7 @@ class StrategyRunner:
             return
         if "placebo" not in remaining and "diverse" not in remaining:
             self._decisions.pop("diverse", None)
-        needs_styles = any(n in ("diverse", "echo") for n in remaining) or (
+        needs_styles = any(n in STYLE_STRATEGIES for n in remaining) or (
             "placebo" in remaining and "diverse" not in self._decisions
         )
         if not needs_styles and self._frame is not None:
@@ -117,9 +134,27 @@ class StrategyRunner:
                 frame = self.frame
                 decisions = self.decisions(name)
             with stages.stage("accounting"):
+                holding = None
+                factor = np.ones(frame.n_subjects)
+                if self.params.exposure == "matched":
+                    # same decisions, each subject's sizes scaled to its exposure under
+                    # isolation
+                    decisions, factor, holding = match_exposure(frame, decisions, self.actual)
                 book = strategy_book(frame, decisions, self.actual)
                 n_positions = len(book)
-                accounts, daily = account_tables(frame, book, decisions)
+                accounts, daily = account_tables(frame, book, decisions, holding)
+                if holding is None:
+                    holding = equity_ratio(frame, decisions)
+                exposure, roe = exposure_columns(
+                    frame, book, decisions, holding, accounts.column("pnl").to_numpy()
+                )
+                for column, values in (
+                    ("gross_exposure", exposure),
+                    ("return_on_exposure", roe),
+                    ("exposure_factor", factor),
+                    ("holding_scale", holding),
+                ):
+                    accounts = accounts.append_column(column, pa.array(values, type=pa.float64()))
                 # Arrow tables straight from numpy (no pandas copy of millions of rows);
                 # the book goes as soon as its table exists
                 trades = trades_table(frame, book, decisions)
@@ -138,6 +173,8 @@ class StrategyRunner:
             "n_rejected": n - n_taken,
             "rejection_rate": (n - n_taken) / n if n else float("nan"),
             "positions": n_positions,
+            "exposure": self.params.exposure,
+            "zero_exposure_subjects": int((exposure == 0).sum()),
         }
         if name in COPY_STRATEGIES:
             counts["shared_accounts"] = int(decisions.accounts(frame.n_subjects)[1].shape[0])

@@ -20,6 +20,10 @@ chosen only for (subject, period) pairs with at least one idea to vote on.
   the window has no style vector: its clusters are ordered by their best performer.
 - echo: the k candidates nearest to the subject in the scaled style space (ties by lowest
   id); a subject without a style vector in the window gets no evaluators (support 0).
+- popular: herd's k traders (most active followers at r), as evaluators.
+- expert: top's k traders (best trailing ROI), as evaluators.
+- diverse-random: diverse's clusters in diverse's order, but a random member of each
+  (seeded, counter-based per (period, subject, cluster)) instead of its best performer.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from ideaflow.kernels.strategy import (
     exclude_self_nb,
     probed_nearest_nb,
     random_leaders_nb,
+    random_member_pick_nb,
     round_robin_pick_nb,
 )
 from ideaflow.strategies.rebalance import Frame, subject_ideas
@@ -195,7 +200,7 @@ def _kept_rows(frame: Frame, feats: StyleFeatures) -> StyleFeatures:
 
 
 def evaluator_sets(frame: Frame, name: str) -> np.ndarray:
-    """Evaluators of `diverse` or `echo` for every subject and period."""
+    """Evaluators of `diverse`, `diverse-random` or `echo` for every subject and period."""
     sets = _empty_sets(frame)
     params = frame.params
     k = params.k
@@ -253,6 +258,19 @@ def evaluator_sets(frame: Frame, name: str) -> np.ndarray:
         if styled.shape[0]:
             dist = ((subject_vectors[:, None, :] - fitted.centers[None, :, :]) ** 2).sum(axis=2)
             order[styled] = np.argsort(-np.round(dist, 12), axis=1, kind="stable")
+        if name == "diverse-random":
+            # the same clusters in the same order, a random member of each
+            by_code = np.lexsort((cand, labels))
+            sets[chosen, j, :] = random_member_pick_nb(
+                order[chosen].astype(np.int32),
+                cluster_indptr,
+                cand[by_code].astype(np.int32),
+                frame.subjects[chosen],
+                k,
+                np.int64(params.seed),
+                np.int64(j),
+            )
+            continue
         sets[chosen, j, :] = round_robin_pick_nb(
             order[chosen].astype(np.int32),
             cluster_indptr,
@@ -264,9 +282,10 @@ def evaluator_sets(frame: Frame, name: str) -> np.ndarray:
 
 
 def selection_sets(frame: Frame, name: str) -> np.ndarray:
-    if name == "herd":
+    # popular and expert vote with the traders herd and top would copy
+    if name in ("herd", "popular"):
         return herd_sets(frame)
-    if name == "top":
+    if name in ("top", "expert"):
         return top_sets(frame)
     if name == "random":
         return random_sets(frame)

@@ -32,6 +32,8 @@ def _parse_value(key: str, text: str) -> Any:
     kind = str(_GRID_TYPES[key])
     text = text.strip()
     try:
+        if kind.startswith("str"):
+            return text
         if kind.startswith("bool"):
             lowered = text.lower()
             if lowered in ("1", "true", "yes", "on"):
@@ -85,6 +87,10 @@ def _summary(result: Any) -> dict[str, Any]:
         "hit_rate": float(np.mean(roi > 0)) if len(roi) else float("nan"),
         "rejection_rate": float(result.counts.get("rejection_rate", float("nan"))),
         "n_positions": int(result.counts.get("positions", 0)),
+        "mean_exposure": float(acc["gross_exposure"].mean()) if len(acc) else float("nan"),
+        "mean_roe": float(acc["return_on_exposure"].fillna(0.0).mean())
+        if len(acc)
+        else float("nan"),
     }
 
 
