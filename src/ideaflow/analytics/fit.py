@@ -32,6 +32,7 @@ To reproduce the published figure, pass y = 100 x performance.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,6 +197,14 @@ def ols(
     n, p = design.shape
     model = sm.OLS(y, design) if weights is None else sm.WLS(y, design, weights=weights)
     df = n - p
+    with warnings.catch_warnings():
+        # a degenerate design (one distinct x, a tiny log) is solved by the pseudo-inverse,
+        # as numpy's lstsq would: statsmodels' notices about it are not the user's concern
+        warnings.simplefilter("ignore")
+        return _ols_fit(model, p, df, cov_type)
+
+
+def _ols_fit(model: Any, p: int, df: int, cov_type: str) -> dict[str, Any]:
     if df <= 0:
         res = model.fit()
         nan = np.full(p, np.nan)
@@ -351,8 +360,10 @@ def binned_fit(
 
 def _qcut_bins(x: np.ndarray, bins: int) -> np.ndarray:
     """Equal-count bins as `pandas.qcut(x, bins)` draws them, numbered 0..k-1 by x."""
-    codes = pd.qcut(x, bins, labels=False, duplicates="drop")
-    codes = np.asarray(codes, dtype=np.int64)
+    if np.all(x == x[0]):
+        # one value: a single bin (qcut would leave it unlabelled)
+        return np.zeros(x.shape[0], dtype=np.int64)
+    codes = np.asarray(pd.qcut(x, bins, labels=False, duplicates="drop"), dtype=np.int64)
     # merged (duplicate) edges leave gaps in the numbering: close them
     _, dense = np.unique(codes, return_inverse=True)
     return dense.astype(np.int64)

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ideaflow.analytics.published import printed, references
+
 
 def json_ready(obj: Any) -> Any:
     """A copy of `obj` that `json.dumps(..., allow_nan=False)` accepts."""
@@ -55,7 +57,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                     _num(d["mean"]),
                     _ci(d["mean_lo"], d["mean_hi"]),
                     str(d["n"]),
-                    "social > single",
+                    printed("social_vs_single") if key == "social" else "",
                 )
             )
             rows.append(
@@ -83,7 +85,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                 _num(d["mean"]),
                 _ci(d["mean_lo"], d["mean_hi"]),
                 str(d["n"]),
-                "0.11",
+                printed("popularity_per_trader_corr"),
             )
         )
         rows.append(
@@ -103,10 +105,21 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                 _num(ex["slope_bps"]),
                 _ci(ex["slope_lo"] * 1e4, ex["slope_hi"] * 1e4),
                 str(ex["fit"]["n"]),
-                "2.06 bps",
+                "",
             )
         )
         rows.append(("  R^2 (p of slope)", _num(ex["r2"]), f"p={_num(ex['slope_p'], 3)}", "", ""))
+    st = ex.get("study")
+    if st:
+        rows.append(
+            (
+                "100 x ROI per ln(rate), study procedure (10 bins)",
+                _num(st["slope"]),
+                f"R^2={_num(st['r2'], 3)}",
+                str(st["n"]),
+                printed("exploration_slope"),
+            )
+        )
     for key, label in (
         ("explorers", "explorers (top third): mean ROI"),
         ("static", "static (bottom third): mean ROI"),
@@ -144,9 +157,13 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         )
         low = "isolated (flow 0) bin" if iu.get("lowest_bin_is_isolated") else "lowest-flow bin"
         for key, label, pub in (
-            ("uplift_vs_lowest_pct", f"best bin vs {low}, %", "+30%"),
+            ("uplift_vs_lowest_pct", f"best bin vs {low}, %", printed("idea_flow_uplift_pct")),
             ("uplift_vs_lowest_pts", f"best bin vs {low}, ROI points", ""),
-            ("uplift_vs_highest_pct", "best bin vs highest-flow bin, %", "+30%"),
+            (
+                "uplift_vs_highest_pct",
+                "best bin vs highest-flow bin, %",
+                printed("idea_flow_uplift_pct"),
+            ),
             ("uplift_vs_highest_pts", "best bin vs highest-flow bin, ROI points", ""),
         ):
             d = iu[key]
@@ -165,6 +182,15 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
     return rows
 
 
+# the published figures the findings table sets beside its values
+CITED = [
+    "social_vs_single",
+    "popularity_per_trader_corr",
+    "exploration_slope",
+    "idea_flow_uplift_pct",
+]
+
+
 def findings_table(findings: dict[str, Any]) -> str:
     """The findings as an aligned text table."""
     header = ("finding", "value", "95% interval", "n", "published")
@@ -175,6 +201,8 @@ def findings_table(findings: dict[str, Any]) -> str:
         lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.extend(references(CITED))
     ds = findings.get("dataset", {})
     if ds:
         lines.insert(
