@@ -69,6 +69,56 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                     "",
                 )
             )
+    root = sv.get("by_root")
+    if root:
+        d = root["mean_difference"]
+        rows.append(
+            (
+                "social - single mean return (root bootstrap)",
+                _num(d["value"]),
+                _ci(d["lo"], d["hi"]),
+                f"{root['n_roots']} roots",
+                "",
+            )
+        )
+    nf = findings.get("idea_flow_null", {})
+    if "observed_original_share" in nf:
+        rows.append(
+            (
+                "copy share of trades",
+                _num(nf["copy_share"]),
+                "-",
+                str(nf["n_trades"]),
+                "",
+            )
+        )
+        rows.append(
+            (
+                "original trades echoing a leader: observed",
+                _num(nf["observed_original_share"]),
+                "-",
+                str(nf["n_queried"]),
+                "",
+            )
+        )
+        rows.append(
+            (
+                f"  chance baseline ({nf['null']}, {nf['n_null']} replicates)",
+                _num(nf["null_original_share"]),
+                _ci(nf["null_lo"], nf["null_hi"]),
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "  excess idea flow over chance",
+                _num(nf["excess"]),
+                _ci(nf["excess_lo"], nf["excess_hi"]),
+                f"p={_num(nf['p_value'], 3)}",
+                "",
+            )
+        )
     pp = findings.get("popularity_vs_performance", {})
     for key, label in (
         ("spearman_trailing", "followers vs trailing ROI (Spearman)"),
@@ -168,6 +218,37 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         ):
             d = iu[key]
             rows.append((label, _num(d["value"]), _ci(d["lo"], d["hi"]), "", pub))
+    rb = iu.get("robust", {})
+    if "curvature_p_hc3" in rb:
+        rows.append(
+            (
+                "inverted U: curvature, HC3 p-value",
+                _num(rb["curvature"]),
+                f"p={_num(rb['curvature_p_hc3'], 3)}",
+                str(rb["n_traders"]),
+                "< 0",
+            )
+        )
+        lm = rb["lind_mehlum"]
+        rows.append(
+            (
+                "inverted U: Lind-Mehlum U test (HC3)",
+                _num(lm["t"]),
+                f"p={_num(lm['p_value'], 3)}",
+                "",
+                "",
+            )
+        )
+        d = rb["best_minus_lowest_pts"]
+        rows.append(
+            (
+                "best bin - lowest bin, ROI points (selection-aware)",
+                _num(d["value"]),
+                _ci(d["lo"], d["hi"]),
+                f"p={_num(d['p_value_selection_aware'], 3)}",
+                "",
+            )
+        )
     net = findings.get("network", {})
     if "diverse_minus_echo" in net:
         rows.append(
