@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -17,6 +19,8 @@ from ideaflow.analytics.nulls import (
 from ideaflow.errors import ParameterError
 from ideaflow.io import load_dataset
 from test_analytics import T0, D, H, make_ds, planted_platform
+
+SAMPLE = Path(__file__).resolve().parents[1] / "datasets" / "sample"
 
 # ------------------------------------------------------------------ idea flow vs chance
 
@@ -68,7 +72,7 @@ def test_echoes_of_a_leader_beat_a_time_shifted_leader():
 
 
 def test_observed_matching_is_the_same_as_idea_flows():
-    ds = load_dataset("datasets/sample")
+    ds = load_dataset(SAMPLE)
     out = idea_flow_null(ds, n_null=2, seed=0, max_queries=10**9)
     matched = matched_trades(ds, window_hours=24)
     originals = ds.trades.parent < 0
