@@ -166,7 +166,9 @@ def printed(key: str) -> str:
 
 def references(keys: list[str] | None = None) -> list[str]:
     """Lines listing the papers behind `keys` (all by default), for under a table."""
-    papers = sorted({PUBLISHED[k].paper for k in (keys or list(PUBLISHED))}, key=REFS.get)
+    papers = sorted(
+        {PUBLISHED[k].paper for k in (keys or list(PUBLISHED))}, key=lambda paper: REFS[paper]
+    )
     lines = [f"[{REFS[p]}] {PAPERS[p]}" for p in papers]
     lines.append("? = number or its place in the paper not confirmed (docs/published.md)")
     return lines
