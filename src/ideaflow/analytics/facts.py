@@ -25,6 +25,15 @@ generated one), from the engine's `actual` replay:
   days from the trader's first to last event, at least 1).
 - `popularity_vs_performance`: the per-trader correlation of follower count and
   trailing ROI and the pooled Spearman (as `analyze` computes them). Published: 0.11.
+- `mirror_choice`: whom people start to mirror. For every (trader, period end t_k) of the
+  popularity panel whose next period ends inside the data, the follows the trader gains in
+  (t_k, t_k + period] are regressed (Poisson GLM, statsmodels, errors clustered by
+  trader) on the standardised log(1 + followers at t_k) and the standardised rank of its
+  trailing ROI; `value` = popularity coefficient / performance coefficient (how many
+  times more popularity weighs, per standard deviation; NaN when the performance
+  coefficient's interval includes 0) and `ratio_lower_bound` = popularity coefficient /
+  the largest performance coefficient its interval allows. Published: 46x (a different
+  specification, not confirmed).
 - `exploration_slope`: 100 x ROI on ln(exploration rate) with the study's procedure
   (`binned_fit(..., procedure="study")`). Published: 2.06.
 
@@ -35,10 +44,12 @@ where a published value exists, `published` (docs/published.md).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import statsmodels.api as sm
 from scipy import optimize, special
 from scipy import stats as sps
 
@@ -63,6 +74,7 @@ FACT_KEYS = (
     "leverage",
     "trading_frequency",
     "popularity_vs_performance",
+    "mirror_choice",
     "exploration_slope",
 )
 
@@ -396,6 +408,8 @@ def facts(ds: Dataset, *, n_boot: int = 200, seed: int = 0, **options: Any) -> F
         "published": cite("popularity_per_trader_corr"),
     }
 
+    out["mirror_choice"] = mirror_choice(ds, panel, p.period_days)
+
     # exploration slope, the study's procedure
     ex = exploration_finding(
         expl["exploration_rate"], led.roi, bins=p.bins, seed=p.seed + 9, **common
@@ -465,3 +479,84 @@ def _median_by_trader(
         "n": int(values.size),
         **_quantiles(values),
     }
+
+
+def new_follows(
+    ds: Dataset, traders: np.ndarray, t_from: np.ndarray, t_to: np.ndarray
+) -> np.ndarray:
+    """Follows on each trader starting in (t_from, t_to] (pairwise arrays)."""
+    f = ds.follows
+    m = traders.shape[0]
+    leader = np.concatenate([f.leader.astype(np.int64), traders, traders]).astype(np.int64)
+    times = np.concatenate([f.start_time, t_from, t_to])
+    # at equal times a follow sorts before a query, so a start at t_from is left out and a
+    # start at t_to is counted
+    kind = np.concatenate([np.zeros(len(f), np.int8), np.ones(m, np.int8), np.ones(m, np.int8)])
+    order = np.lexsort((kind, times, leader))
+    cum = np.cumsum(kind[order] == 0)
+    pos = np.empty(order.shape[0], dtype=np.int64)
+    pos[order] = np.arange(order.shape[0])
+    start = cum[pos[len(f) : len(f) + m]]
+    end = cum[pos[len(f) + m :]]
+    return (end - start).astype(np.int64)
+
+
+def mirror_choice(ds: Dataset, panel: Any, period_days: float) -> dict[str, Any]:
+    """Poisson regression of follows gained on popularity and trailing performance."""
+    step = int(round(period_days * NS_PER_DAY))
+    sub = panel[panel["time"].to_numpy() + step <= int(ds.data_end)]
+    out: dict[str, Any] = {
+        "method": "follows gained in (t_k, t_k + period] ~ Poisson(exp(b0 + b_pop * "
+        "z(log(1 + followers at t_k)) + b_perf * z(rank of trailing ROI))), statsmodels GLM "
+        "with errors clustered by trader; value = b_pop / b_perf when b_perf's interval "
+        "excludes 0 (else NaN); ratio_lower_bound = b_pop / the largest |b_perf| in its interval",
+        "published": cite("popularity_weight_ratio"),
+        "lo": _nan(),
+        "hi": _nan(),
+    }
+    if len(sub) < 10:
+        out.update({"value": _nan(), "n": int(len(sub)), "error": "fewer than 10 observations"})
+        return out
+    traders = sub["trader"].to_numpy().astype(np.int64)
+    times = sub["time"].to_numpy().astype(np.int64)
+    y = new_follows(ds, traders, times, times + step).astype(np.float64)
+    pop = np.log1p(sub["followers"].to_numpy().astype(np.float64))
+    perf = sps.rankdata(sub["trailing_roi"].to_numpy())
+
+    def z(v: np.ndarray) -> np.ndarray:
+        sd = v.std()
+        return (v - v.mean()) / sd if sd > 0 else np.zeros_like(v)
+
+    design = np.column_stack([np.ones_like(pop), z(pop), z(perf)])
+    if y.sum() == 0 or pop.std() == 0:
+        out.update(
+            {
+                "value": _nan(),
+                "n": int(len(sub)),
+                "error": "no follows gained or no variation in popularity",
+            }
+        )
+        return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = sm.GLM(y, design, family=sm.families.Poisson()).fit(
+            cov_type="cluster", cov_kwds={"groups": traders}
+        )
+    coef = np.asarray(res.params, dtype=np.float64)
+    ci = np.asarray(res.conf_int(0.05), dtype=np.float64)
+    b_pop, b_perf = float(coef[1]), float(coef[2])
+    out.update(
+        {
+            # the ratio only where performance matters at all; the lower bound always:
+            # popularity weighs at least this many times more than the largest
+            # performance weight the interval allows
+            "value": b_pop / b_perf if (ci[2, 0] > 0 or ci[2, 1] < 0) else _nan(),
+            "ratio_lower_bound": b_pop / max(abs(float(ci[2, 0])), abs(float(ci[2, 1]))),
+            "n": int(len(sub)),
+            "n_new_follows": int(y.sum()),
+            "b_popularity": {"value": b_pop, "lo": float(ci[1, 0]), "hi": float(ci[1, 1])},
+            "b_performance": {"value": b_perf, "lo": float(ci[2, 0]), "hi": float(ci[2, 1])},
+            "performance_significant": bool(ci[2, 0] > 0 or ci[2, 1] < 0),
+        }
+    )
+    return out

@@ -27,6 +27,7 @@ from ideaflow.io.write import write_json_atomic
 PUBLISHED_KEYS = {
     "losing_share": "losing_share",
     "popularity_vs_performance": "popularity_per_trader_corr",
+    "mirror_choice": "popularity_weight_ratio",
     "exploration_slope": "exploration_slope",
 }
 
@@ -129,6 +130,22 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     )
     ps = d["pooled_spearman"]
     rows.append(("  pooled Spearman", _num(ps["value"]), _ci(ps), str(ps["n_obs"]), ""))
+    d = f["mirror_choice"]
+    rows.append(
+        (
+            "whom people mirror: popularity / performance weight",
+            _num(d["value"]),
+            f">= {_num(d.get('ratio_lower_bound'))}",
+            str(d["n"]),
+            pub("mirror_choice"),
+        )
+    )
+    for key, label in (
+        ("b_popularity", "  per sd of log(1 + followers)"),
+        ("b_performance", "  per sd of trailing-ROI rank"),
+    ):
+        if key in d:
+            rows.append((label, _num(d[key]["value"]), _ci(d[key]), "", ""))
     d = f["exploration_slope"]
     rows.append(
         (
