@@ -13,7 +13,7 @@ from scipy import special
 from scipy import stats as sps
 
 from ideaflow.analytics import facts, power_law_tail
-from ideaflow.analytics.facts import discrete_power_law_alpha
+from ideaflow.analytics.facts import discrete_power_law_alpha, new_follows
 from ideaflow.analytics.facts_report import facts_table
 from ideaflow.cli import main
 from ideaflow.errors import ParameterError
@@ -127,3 +127,17 @@ def test_facts_command_bad_input_exits_2(tmp_path):
     assert result.exit_code == 2
     assert "n_boot: expected an integer >= 0; found -5" in result.output
     assert "Traceback" not in result.output
+
+
+def test_new_follows_counts_starts_in_half_open_periods():
+    ds = make_ds(
+        [(1, 1, "EURUSD", 1, T0, T0 + D, 1.0, 1.1), (2, 5, "EURUSD", 1, T0, T0 + D, 1.0, 1.0)],
+        [(2, 1, T0 + D, None), (3, 1, T0 + 2 * D, None), (4, 1, T0 + 5 * D, None)],
+    )
+    leader = int(ds.trader_code(1))
+    other = int(ds.trader_code(5))
+    t = np.array([(T0 + D).value, T0.value, T0.value], dtype=np.int64)
+    to = np.array([(T0 + 5 * D).value, (T0 + D).value, (T0 + 9 * D).value], dtype=np.int64)
+    got = new_follows(ds, np.array([leader, leader, other]), t, to)
+    # (1d, 5d]: the starts at 2d and 5d; (0, 1d]: the start at 1d; nobody follows 5
+    assert got.tolist() == [2, 1, 0]
