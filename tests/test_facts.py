@@ -13,8 +13,9 @@ from scipy import special
 from scipy import stats as sps
 
 from ideaflow.analytics import facts, power_law_tail
-from ideaflow.analytics.facts import discrete_power_law_alpha, new_follows
+from ideaflow.analytics.facts import new_follows
 from ideaflow.analytics.facts_report import facts_table
+from ideaflow.analytics.tails import discrete_power_law_alpha
 from ideaflow.cli import main
 from ideaflow.errors import ParameterError
 from test_analytics import T0, D, H, make_ds

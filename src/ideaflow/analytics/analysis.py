@@ -36,6 +36,7 @@ from ideaflow.analytics.nulls import (
     social_vs_single_by_root,
 )
 from ideaflow.analytics.popularity import popularity_panel, popularity_performance
+from ideaflow.analytics.tails import power_law_tail
 from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
 
@@ -330,12 +331,12 @@ def _findings(ds, p: AnalysisParams, led, traders: pd.DataFrame, panel) -> dict[
             traders["exploration_rate"].to_numpy(), roi, bins=p.bins, seed=p.seed + 200, **common
         ),
         "inverted_u": inverted,
-        "network": _network_summary(traders),
+        "network": _network_summary(traders, n_boot=min(p.n_boot, 200), seed=p.seed + 700),
         "notes": notes,
     }
 
 
-def _network_summary(traders: pd.DataFrame) -> dict[str, Any]:
+def _network_summary(traders: pd.DataFrame, *, n_boot: int, seed: int) -> dict[str, Any]:
     """Medians and means of the per-trader network metrics, and the diverse-vs-echo gap."""
     out: dict[str, Any] = {}
     for col in (
@@ -367,22 +368,21 @@ def _network_summary(traders: pd.DataFrame) -> dict[str, Any]:
         out["diverse_vs_echo_method"] = (
             "mean ROI of the top third by source diversity minus the bottom third"
         )
-    out["in_degree"] = _degree_distribution(traders["n_followers"].to_numpy())
+    out["in_degree"] = _degree_distribution(
+        traders["n_followers"].to_numpy(), n_boot=n_boot, seed=seed
+    )
     return out
 
 
-def _degree_distribution(deg: np.ndarray) -> dict[str, Any]:
-    """Counts per in-degree (>= 1) and a log-log least-squares tail exponent."""
+def _degree_distribution(deg: np.ndarray, *, n_boot: int, seed: int) -> dict[str, Any]:
+    """Counts per in-degree (>= 1) and the tail exponent by maximum likelihood."""
     counts_all = np.bincount(deg[deg > 0])
     values = np.flatnonzero(counts_all)
     counts = counts_all[values]
-    out: dict[str, Any] = {
+    return {
         "degree": values.astype(int).tolist(),
         "count": counts.astype(int).tolist(),
         "n_with_followers": int(counts.sum()),
         "max": int(values.max()) if values.size else 0,
+        "tail": power_law_tail(deg, n_boot=n_boot, seed=seed),
     }
-    if values.size >= 3:
-        slope = np.polyfit(np.log(values), np.log(counts), 1)[0]
-        out["loglog_slope"] = float(slope)
-    return out
