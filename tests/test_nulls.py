@@ -193,3 +193,32 @@ def test_analyze_reports_the_nulls():
     assert f["idea_flow_null"]["null"] == "shift"
     assert "by_root" in f["social_vs_single"]
     assert "excess idea flow over chance" in res.table()
+
+
+def test_shift_null_matches_a_brute_force_reference_on_the_sample():
+    ds = load_dataset(SAMPLE)
+    out = idea_flow_null(ds, null="shift", n_null=2, seed=5, max_queries=1500)
+    tr, f = ds.trades, ds.follows
+    rng = np.random.default_rng(5)
+    originals = np.flatnonzero(tr.parent < 0)
+    query = np.sort(rng.choice(originals, size=1500, replace=False))
+    start = int(tr.open_time.min())
+    span = int(ds.data_end) - start
+    window = 24 * H.value
+    key = tr.instrument.astype(np.int64) * 2 + (tr.side > 0)
+    shares = []
+    for _ in range(2):
+        offsets = rng.integers(int(0.05 * span), int(0.95 * span), ds.n_traders)
+        moved = start + (tr.open_time - start + offsets[tr.trader]) % span
+        hits = 0
+        for j in query:
+            u, t = tr.trader[j], tr.open_time[j]
+            active = (f.follower == u) & (f.start_time <= t) & (t < f.end_time)
+            leaders = f.leader[active]
+            if leaders.size == 0:
+                continue
+            cand = np.isin(tr.trader, leaders) & (key == key[j])
+            hits += bool(np.any(cand & (moved >= t - window) & (moved <= t)))
+        shares.append(hits / 1500)
+    assert out["n_queried"] == 1500
+    assert out["null_original_share"] == pytest.approx(np.mean(shares), abs=1e-15)

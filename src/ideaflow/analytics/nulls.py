@@ -52,61 +52,86 @@ DEFAULT_MAX_QUERIES = 200_000
 # ----------------------------------------------------------------- idea flow over chance
 
 
-def _match_against(
-    ds: Dataset,
-    query_rows: np.ndarray,
-    leader_rows: np.ndarray,
-    leader_time: np.ndarray,
-    follow_leader: np.ndarray,
-    window_ns: int,
-) -> np.ndarray:
-    """Match the trades `query_rows` (real times, real follows) against the trades
-    `leader_rows` at times `leader_time`, each follow pointing to `follow_leader` (codes)."""
-    tr = ds.trades
-    n_traders = ds.n_traders
-    key = tr.instrument.astype(np.int64) * 2 + (tr.side > 0)
-    m = query_rows.shape[0]
-    # rows 0..m-1: the queries (their own traders); the rest: the leader trades, owned by
-    # phantom trader codes (trader + n_traders) that have no follows of their own
-    trader = np.concatenate(
-        [
-            tr.trader[query_rows].astype(np.int64),
-            tr.trader[leader_rows].astype(np.int64) + n_traders,
-        ]
-    )
-    keys = np.concatenate([key[query_rows], key[leader_rows]])
-    times = np.concatenate([tr.open_time[query_rows], leader_time])
-    parent = np.full(trader.shape[0], -1, dtype=np.int64)  # queries are originals
-    order = np.lexsort((times, keys, trader)).astype(np.int64)
-    trader_indptr = np.zeros(2 * n_traders + 1, dtype=np.int64)
-    np.cumsum(np.bincount(trader, minlength=2 * n_traders), out=trader_indptr[1:])
-    f_order, f_indptr = follows_by_follower(ds)
-    f = ds.follows
-    follower_indptr = np.concatenate([f_indptr, np.full(n_traders, f_indptr[-1])])
-    flags = idea_flow_match_nb(
-        trader,
-        keys,
-        times,
-        parent,
-        order,
-        trader_indptr,
-        follow_leader[f_order].astype(np.int64) + n_traders,
-        f.start_time[f_order],
-        f.end_time[f_order],
-        follower_indptr,
-        np.int64(window_ns),
-    )
-    return flags[:m]
+class _Matcher:
+    """The idea-flow matching of a fixed set of query trades (real times, real follows)
+    against leader trades whose times or follows a null model changes.
 
+    The kernel searches one array sorted by (trader, key, time): the queries under their
+    own trader codes, then the leader trades under phantom codes (trader + n_traders) that
+    have no follows of their own. Queries and leader trades are sorted once; a circular
+    time shift per trader only rotates each (trader, key) run of leader trades (the
+    wrapped suffix moves to the front), so a replicate re-sorts a nearly sorted key.
+    """
 
-def _shifted_times(ds: Dataset, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Open times of `rows`, each trader's moved circularly by its own random offset."""
-    tr = ds.trades
-    start = int(tr.open_time.min())
-    span = max(int(ds.data_end) - start, 1)
-    lo = int(0.05 * span)
-    offsets = rng.integers(lo, max(int(0.95 * span), lo + 1), ds.n_traders)
-    return start + (tr.open_time[rows] - start + offsets[tr.trader[rows]]) % span
+    def __init__(self, ds: Dataset, query: np.ndarray, leader_rows: np.ndarray, window_ns: int):
+        tr = ds.trades
+        n = ds.n_traders
+        key = tr.instrument.astype(np.int64) * 2 + (tr.side > 0)
+        trader = tr.trader.astype(np.int64)
+        lead_order = np.lexsort((tr.open_time[leader_rows], key[leader_rows], trader[leader_rows]))
+        self.lead = leader_rows[lead_order]
+        self.lead_trader = trader[self.lead]
+        self.base_times = tr.open_time[self.lead]
+        group = self.lead_trader * (2 * max(ds.n_instruments, 1)) + key[self.lead]
+        new = np.ones(group.shape[0], dtype=bool)
+        np.not_equal(group[1:], group[:-1], out=new[1:])
+        self.group = np.cumsum(new) - 1
+        self.m = int(query.shape[0])
+        self.q_times = tr.open_time[query]
+        self.q_order = np.lexsort((self.q_times, key[query], trader[query])).astype(np.int64)
+        self.trader = np.concatenate([trader[query], self.lead_trader + n])
+        self.keys = np.concatenate([key[query], key[self.lead]])
+        self.parent = np.full(self.trader.shape[0], -1, dtype=np.int64)
+        self.trader_indptr = np.zeros(2 * n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.trader, minlength=2 * n), out=self.trader_indptr[1:])
+        f_order, f_indptr = follows_by_follower(ds)
+        self.f_order = f_order
+        self.follower_indptr = np.concatenate([f_indptr, np.full(n, f_indptr[-1])])
+        self.start = ds.follows.start_time[f_order]
+        self.end = ds.follows.end_time[f_order]
+        self.n = n
+        self.window_ns = np.int64(window_ns)
+
+    def run(
+        self, lead_times: np.ndarray, lead_order: np.ndarray, follow_leader: np.ndarray
+    ) -> np.ndarray:
+        """Match flags of the queries; `lead_times` in `self.lead` order, `lead_order` the
+        positions that sort them within each (trader, key) run."""
+        times = np.concatenate([self.q_times, lead_times])
+        rows = np.concatenate([self.q_order, self.m + lead_order])
+        flags = idea_flow_match_nb(
+            self.trader,
+            self.keys,
+            times,
+            self.parent,
+            rows,
+            self.trader_indptr,
+            follow_leader[self.f_order].astype(np.int64) + self.n,
+            self.start,
+            self.end,
+            self.follower_indptr,
+            self.window_ns,
+        )
+        return flags[: self.m]
+
+    def observed(self, follow_leader: np.ndarray) -> np.ndarray:
+        return self.run(self.base_times, np.arange(self.lead.shape[0]), follow_leader)
+
+    def shifted(
+        self, ds: Dataset, rng: np.random.Generator, follow_leader: np.ndarray
+    ) -> np.ndarray:
+        """Each trader's trades, as a leader, moved circularly by its own random offset
+        of 5-95% of the span from the first trade to the end of the data."""
+        start = int(ds.trades.open_time.min())
+        span = max(int(ds.data_end) - start, 1)
+        lo = int(0.05 * span)
+        offsets = rng.integers(lo, max(int(0.95 * span), lo + 1), ds.n_traders)
+        rel = self.base_times - start + offsets[self.lead_trader]
+        wrapped = rel >= span
+        times = start + rel - span * wrapped
+        # within a run the wrapped trades are a suffix of the old order and now come first
+        order = np.argsort(self.group * 2 + ~wrapped, kind="stable")
+        return self.run(times, order, follow_leader)
 
 
 def _shuffled_leaders(ds: Dataset, rng: np.random.Generator) -> np.ndarray:
@@ -176,22 +201,20 @@ def idea_flow_null(
     f = ds.follows
     # only the trades of traders somebody follows can be matched (all traders with trades
     # for the shuffled-leader null)
-    is_leader = np.zeros(ds.n_traders, dtype=bool)
-    is_leader[f.leader] = True
-    leader_rows = np.flatnonzero(is_leader[tr.trader])
-    all_rows = np.arange(n_trades, dtype=np.int64)
-    observed = _match_against(
-        ds, query, leader_rows, tr.open_time[leader_rows], f.leader, window_ns
-    )
-    obs_share = float(observed.mean())
+    if null == "shift":
+        is_leader = np.zeros(ds.n_traders, dtype=bool)
+        is_leader[f.leader] = True
+        leader_rows = np.flatnonzero(is_leader[tr.trader])
+    else:
+        leader_rows = np.arange(n_trades, dtype=np.int64)
+    matcher = _Matcher(ds, query, leader_rows, window_ns)
+    obs_share = float(matcher.observed(f.leader).mean())
     null_shares = np.empty(n_null)
     for r in range(n_null):
         if null == "shift":
-            times = _shifted_times(ds, leader_rows, rng)
-            flags = _match_against(ds, query, leader_rows, times, f.leader, window_ns)
+            flags = matcher.shifted(ds, rng, f.leader)
         else:
-            leaders = _shuffled_leaders(ds, rng)
-            flags = _match_against(ds, query, all_rows, tr.open_time, leaders, window_ns)
+            flags = matcher.observed(_shuffled_leaders(ds, rng))
         null_shares[r] = flags.mean()
     lo, hi = np.quantile(null_shares, [0.025, 0.975])
     mean_null = float(null_shares.mean())
