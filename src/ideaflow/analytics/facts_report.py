@@ -80,7 +80,7 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     d = f["copy_share"]
     rows.append(("copy share of trades", _num(d["value"]), _ci(d), str(d["n"]), ""))
     d = f["in_degree_tail"]
-    fitted = f"k in [{d['k_min']}, {d['k_max']}]" if "k_min" in d else d.get("error", "-")
+    fitted = f"k in [{d['k_min']}, {d['k_max']}]" if "k_min" in d else "too few to fit"
     rows.append(
         ("follower in-degree tail exponent (MLE)", _num(d["value"]), _ci(d), str(d["n"]), "")
     )
