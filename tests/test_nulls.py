@@ -222,3 +222,11 @@ def test_shift_null_matches_a_brute_force_reference_on_the_sample():
         shares.append(hits / 1500)
     assert out["n_queried"] == 1500
     assert out["null_original_share"] == pytest.approx(np.mean(shares), abs=1e-15)
+
+
+def test_analyze_checks_the_null_options():
+    ds = echo_log()
+    with pytest.raises(ParameterError, match="n_null: expected an integer >= 1; found 0"):
+        analyze(ds, n_null=0)
+    with pytest.raises(ParameterError, match="null: expected one of shift, shuffle; found 'x'"):
+        analyze(ds, null="x")
