@@ -8,6 +8,7 @@ from ideaflow.cli.analyze import analyze_command
 from ideaflow.cli.backtest import backtest_command
 from ideaflow.cli.bench import bench_command
 from ideaflow.cli.compare import COMMANDS as COMPARE_COMMANDS
+from ideaflow.cli.facts import facts_command
 from ideaflow.cli.generate import demo_command, generate_command
 from ideaflow.cli.report import report_command
 from ideaflow.cli.validate import validate_command
@@ -16,4 +17,4 @@ ALL: list[click.Command] = [backtest_command, bench_command]
 ALL.extend([validate_command])
 ALL.extend(COMPARE_COMMANDS)
 ALL.extend([generate_command, demo_command])
-ALL.extend([analyze_command, report_command])
+ALL.extend([analyze_command, facts_command, report_command])
