@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,7 @@ def backtest(
     )
     _release_arrow_memory()
     load_seconds = time.perf_counter() - started
+    early: dict[str, Any] = {}  # a trades write started early (engine strategies)
 
     if strategy in ENGINE_STRATEGIES:
         seed = strategy_params.pop("seed", None)
@@ -110,7 +112,6 @@ def backtest(
         config = ReplayConfig(
             strategy=strategy, depth=depth, sharpe_annualization=sharpe_annualization
         )
-        early: dict[str, Any] = {}
         write_trades = None if out is None else _start_writing_trades(ds, Path(out), early)
         # a dataset read here is ours alone: its trade columns are dead once the book
         # exists, so they are released before the metrics (the memory peak)
@@ -122,8 +123,12 @@ def backtest(
             if write_trades is not None:
                 write_trades(book)
 
-        replayed = replay(ds, config, progress=progress, on_book=on_book)
-        result = replayed.to_result(ds, trades=early.get("table"))
+        try:
+            replayed = replay(ds, config, progress=progress, on_book=on_book)
+            result = replayed.to_result(ds, trades=early.get("table"))
+        except BaseException:
+            _stop_writing_trades(early)
+            raise
         if "future" in early:
             result.pending_write("trades", Path(out) / "trades.parquet", early["future"])  # type: ignore[arg-type]
         result.params["seed"] = seed
@@ -141,8 +146,24 @@ def backtest(
     result.timings = {"load": load_seconds, **result.timings}
     result.meta = {**ds.meta, **result.meta}
     if out is not None:
-        result.write(out, plots=plots)
+        try:
+            result.write(out, plots=plots)
+        except BaseException:
+            _stop_writing_trades(early)
+            raise
     return result
+
+
+def _stop_writing_trades(early: dict[str, Any]) -> None:
+    """Stop a background trades write (after its current row group) and wait for it, so
+    that nothing writes into the output directory once `backtest` has failed or been
+    interrupted; the writer deletes its temporary file."""
+    if "future" not in early:
+        return
+    early["cancel"].set()
+    from concurrent.futures import wait
+
+    wait([early["future"]])
 
 
 def _start_writing_trades(ds: Dataset, out: Path, early: dict[str, Any]) -> Any:
@@ -159,8 +180,17 @@ def _start_writing_trades(ds: Dataset, out: Path, early: dict[str, Any]) -> Any:
     from ideaflow.io.write import ROW_GROUP_SIZE, write_parquet_chunks_atomic
     from ideaflow.tables import TRADES_SCHEMA, DeferredBookTable, book_chunks
 
+    cancel = threading.Event()
+    early["cancel"] = cancel
+
+    def until_cancelled(chunks: Any) -> Any:
+        for chunk in chunks:
+            if cancel.is_set():
+                raise RuntimeError("trades.parquet: write cancelled (the backtest stopped)")
+            yield chunk
+
     def on_book(book: Any) -> None:
-        chunks = book_chunks(book, ds.trader_ids, ds.instruments, ROW_GROUP_SIZE)
+        chunks = until_cancelled(book_chunks(book, ds.trader_ids, ds.instruments, ROW_GROUP_SIZE))
         out.mkdir(parents=True, exist_ok=True)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ideaflow-write")
         early["table"] = DeferredBookTable(book, ds.trader_ids, ds.instruments)

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from ideaflow.cli._common import handle_errors
+from ideaflow.cli._common import handle_errors, run_directory
 from ideaflow.cli.options import (
     dataset_argument,
     input_options,
     load_input,
     out_option,
+    overwrite_option,
     resolve_progress,
 )
 
@@ -20,6 +21,7 @@ from ideaflow.cli.options import (
 @click.command("analyze")
 @dataset_argument
 @out_option("Output directory (traders.parquet, findings.json, PNG plots).")
+@overwrite_option
 @click.option(
     "--window-hours",
     type=float,
@@ -56,6 +58,7 @@ from ideaflow.cli.options import (
 def analyze_command(
     dataset: Path,
     out_dir: Path,
+    overwrite: bool,
     initial_equity: float,
     on_invalid: str,
     progress: bool | None,
@@ -67,11 +70,12 @@ def analyze_command(
 
     progress = resolve_progress(progress)
     started = time.perf_counter()
-    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
-    loaded = time.perf_counter()
-    result = analyze(ds, progress=progress, **params)  # type: ignore[arg-type]
-    result.timings = {"load": round(loaded - started, 4), **result.timings}
-    paths = result.write(out_dir)
+    with run_directory(out_dir, overwrite, dataset) as run:
+        ds = load_input(dataset, run.path, initial_equity, on_invalid)
+        loaded = time.perf_counter()
+        result = analyze(ds, progress=progress, **params)  # type: ignore[arg-type]
+        result.timings = {"load": round(loaded - started, 4), **result.timings}
+        paths = result.write(run.path)
     click.echo(result.table())
     click.echo(
         f"\nwrote {out_dir}/ ({', '.join(sorted(p.name for p in paths.values()))}) "

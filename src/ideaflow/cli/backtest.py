@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from ideaflow.cli._common import handle_errors
+from ideaflow.cli._common import handle_errors, run_directory
 from ideaflow.cli.options import (
     dataset_argument,
     input_options,
     out_option,
+    overwrite_option,
     resolve_progress,
     strategy_options,
 )
@@ -26,6 +27,7 @@ from ideaflow.cli.options import (
     help="actual, mirror, isolation, herd, top, random, diverse, echo or placebo.",
 )
 @out_option()
+@overwrite_option
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
@@ -41,6 +43,7 @@ def backtest_command(
     dataset: Path,
     strategy: str,
     out_dir: Path,
+    overwrite: bool,
     depth: int,
     initial_equity: float | None,
     sharpe_annualization: float,
@@ -53,23 +56,24 @@ def backtest_command(
     from ideaflow.api import backtest
 
     started = time.perf_counter()
-    result = backtest(
-        dataset,
-        strategy,
-        depth=depth,
-        initial_equity=initial_equity,
-        sharpe_annualization=sharpe_annualization,
-        on_invalid=on_invalid,
-        quarantine_dir=out_dir / "quarantine",
-        progress=resolve_progress(progress),
-        out=out_dir,
-        plots=plots,
-        **params,
-    )
+    with run_directory(out_dir, overwrite, dataset) as run:
+        result = backtest(
+            dataset,
+            strategy,
+            depth=depth,
+            initial_equity=initial_equity,
+            sharpe_annualization=sharpe_annualization,
+            on_invalid=on_invalid,
+            quarantine_dir=run.path / "quarantine",
+            progress=resolve_progress(progress),
+            out=run.path,
+            plots=plots,
+            **params,
+        )
     click.echo(result.summary_table())
+    written = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.suffix != ".png")
     click.echo(
-        f"\nwrote {out_dir}/ (trades.parquet, accounts.parquet, summary.json"
-        + (", decisions.parquet" if (out_dir / "decisions.parquet").exists() else "")
+        f"\nwrote {out_dir}/ ({', '.join(written)}"
         + (", plots" if plots else "")
         + f") in {time.perf_counter() - started:.1f} s"
     )

@@ -10,9 +10,10 @@ from ideaflow.cli.bench import bench_command
 from ideaflow.cli.compare import COMMANDS as COMPARE_COMMANDS
 from ideaflow.cli.generate import demo_command, generate_command
 from ideaflow.cli.validate import validate_command
+from ideaflow.cli.verify import verify_command
 
 ALL: list[click.Command] = [backtest_command, bench_command]
-ALL.extend([validate_command])
+ALL.extend([validate_command, verify_command])
 ALL.extend(COMPARE_COMMANDS)
 ALL.extend([generate_command, demo_command])
 ALL.extend([analyze_command])

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from ideaflow.cli._common import handle_errors
+from ideaflow.cli._common import handle_errors, run_directory
+from ideaflow.cli.options import overwrite_option
 
 
 def _progress_default(flag: bool | None) -> bool:
@@ -39,6 +40,7 @@ def _progress_default(flag: bool | None) -> bool:
     metavar="KEY=VALUE",
     help="Override a parameter of the preset (repeatable), e.g. --set cluster_error=0.",
 )
+@overwrite_option
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -46,15 +48,25 @@ def _progress_default(flag: bool | None) -> bool:
 )
 @handle_errors
 def generate_command(
-    preset: str, seed: int, out: Path, settings: tuple[str, ...], progress: bool | None
+    preset: str,
+    seed: int,
+    out: Path,
+    settings: tuple[str, ...],
+    overwrite: bool,
+    progress: bool | None,
 ) -> None:
     """Generate a synthetic social-trading platform as a dataset directory."""
     from ideaflow.synth import generate, parse_overrides
 
     overrides = parse_overrides(settings)
-    platform = generate(
-        preset, seed=seed, out=out, overrides=overrides, progress=_progress_default(progress)
-    )
+    with run_directory(out, overwrite) as run:
+        platform = generate(
+            preset,
+            seed=seed,
+            out=run.path,
+            overrides=overrides,
+            progress=_progress_default(progress),
+        )
     counts = platform.counts
     click.echo(f"wrote {out} (preset {platform.preset}, seed {seed})")
     for name in ("traders", "original_trades", "copied_trades", "trades", "follows", "price_bars"):
