@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import click
 
 from ideaflow.errors import IdeaflowError
-from ideaflow.io.rundir import RunDirectory, interrupt_signal
+from ideaflow.io.rundir import RunDirectory, interrupt_of, interrupt_signal
 from ideaflow.results import versions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,6 +54,16 @@ def run_directory(
     )
 
 
+def _interrupted(exc: KeyboardInterrupt) -> None:
+    """Say which signal stopped the command (and what became of OUT); exit 128 + signum."""
+    signum = int(interrupt_signal(exc))
+    name = signal.Signals(signum).name
+    lines = [f"interrupted by {name}" + (" (Ctrl-C)" if name == "SIGINT" else "")]
+    lines += getattr(exc, "__notes__", [])
+    click.echo("\n".join(lines), err=True)
+    sys.exit(128 + signum)
+
+
 def handle_errors(func: F) -> F:
     """Report project errors as a message with exit status 2, anything else with status 1.
 
@@ -70,13 +80,11 @@ def handle_errors(func: F) -> F:
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt as exc:
-            signum = int(interrupt_signal(exc))
-            name = signal.Signals(signum).name
-            lines = [f"interrupted by {name}" + (" (Ctrl-C)" if name == "SIGINT" else "")]
-            lines += getattr(exc, "__notes__", [])
-            click.echo("\n".join(lines), err=True)
-            sys.exit(128 + signum)
+            _interrupted(exc)
         except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
+            interrupt = interrupt_of(exc)
+            if interrupt is not None:
+                _interrupted(interrupt)
             import os
 
             if os.environ.get("IDEAFLOW_DEBUG"):

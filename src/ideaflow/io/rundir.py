@@ -81,6 +81,19 @@ def interrupt_signal(exc: BaseException) -> int:
     return getattr(exc, "signum", signal.SIGINT)
 
 
+def interrupt_of(exc: BaseException | None) -> KeyboardInterrupt | None:
+    """The interrupt behind `exc`: itself, or one it was raised from. A signal handler
+    that raises while compiled code runs (a Numba kernel) surfaces as a SystemError
+    ("returned a result with an exception set") caused by the KeyboardInterrupt."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """While active (main thread only), SIGTERM raises `Terminated` instead of ending the
@@ -318,14 +331,16 @@ class RunDirectory:
                 token = secrets.token_hex(_TOKEN_BYTES)
                 staging = self._real.parent / f".{self._real.name}.ideaflow-{token}.tmp"
                 try:
+                    # set first: an interrupt right after mkdir still finds it to delete
+                    self._staging = staging
                     staging.mkdir()
                 except FileExistsError:  # pragma: no cover - 1 in 4 billion
+                    self._staging = None
                     continue
                 break
-            self._staging = staging
             self._start_fingerprints()
-        except BaseException:
-            self._release_lock()
+        except BaseException as exc:
+            self._abandon(exc)
             raise
         return self
 
@@ -360,8 +375,9 @@ class RunDirectory:
             # (after its threads are joined) deletes it again
             atexit.register(shutil.rmtree, staging, True)
         self._release_lock()
-        if isinstance(exc, KeyboardInterrupt) and not getattr(exc, "_ideaflow_committed", False):
-            exc.add_note(
+        interrupt = interrupt_of(exc)
+        if interrupt is not None and not getattr(interrupt, "_ideaflow_committed", False):
+            interrupt.add_note(
                 f"nothing was written: the partial output was deleted and {self.target} is "
                 "as it was before the command"
             )
