@@ -13,7 +13,7 @@ import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -102,10 +102,10 @@ class AnalysisResult:
         return findings_table(self.findings)
 
     def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write traders.parquet, findings.json, the PNG plots and timings.json atomically.
+        """Write traders.parquet, findings.json, the PNG plots and summary.json atomically.
 
-        Everything but timings.json (seconds per stage) is byte-identical for the same
-        data, parameters and seed. Returns the paths by name.
+        Everything but summary.json (parameters and seconds per stage, `timings_s`) is
+        byte-identical for the same data, parameters and seed. Returns the paths by name.
         """
         from ideaflow.analytics.plots import write_plots
         from ideaflow.analytics.report import json_ready
@@ -118,7 +118,8 @@ class AnalysisResult:
             "findings": write_json_atomic(json_ready(self.findings), out / "findings.json"),
         }
         paths.update(write_plots(self, out))
-        paths["timings"] = write_json_atomic(json_ready(self.timings), out / "timings.json")
+        summary = {"parameters": asdict(self.params), "timings_s": self.timings}
+        paths["summary"] = write_json_atomic(json_ready(summary), out / "summary.json")
         return paths
 
 
