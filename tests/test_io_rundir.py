@@ -112,7 +112,7 @@ def test_directories_that_are_not_ideaflow_runs_are_refused(tmp_path: Path) -> N
     old = tmp_path / "old"
     old.mkdir()
     (old / "summary.json").write_text('{"strategy": "mirror"}')
-    with pytest.raises(RunDirError, match="1 entry that are not an ideaflow run"):
+    with pytest.raises(RunDirError, match="1 entry that is not an ideaflow run"):
         write_run(old, {}, overwrite=True)
     a_file = tmp_path / "file"
     a_file.write_text("x")

@@ -205,8 +205,9 @@ def check_target(target: Path, *, overwrite: bool, shown: str | None = None) -> 
         )
     examples = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
     raise RunDirError(
-        f"out: {shown} holds {len(entries)} {'entry' if len(entries) == 1 else 'entries'} "
-        f"that are not an ideaflow run (e.g. {examples}; no manifest in summary.json); "
+        f"out: {shown} holds {len(entries)} "
+        + ("entry that is" if len(entries) == 1 else "entries that are")
+        + f" not an ideaflow run (e.g. {examples}; no manifest in summary.json); "
         "ideaflow replaces only its own runs, even with --overwrite: choose a new or empty "
         "--out, or remove the directory yourself"
     )
