@@ -14,7 +14,13 @@ import pytest
 
 from ideaflow.errors import DataError
 from ideaflow.io import write_dataset
-from ideaflow.io.manifest import MANIFEST_FORMAT, input_tables, read_manifest, verify_run
+from ideaflow.io.manifest import (
+    MANIFEST_FORMAT,
+    input_tables,
+    read_manifest,
+    run_files,
+    verify_run,
+)
 from ideaflow.io.rundir import (
     RunDirectory,
     RunDirError,
@@ -93,6 +99,25 @@ def test_an_earlier_run_needs_overwrite_and_is_replaced_as_a_whole(tmp_path: Pat
     assert sorted(p.name for p in target.iterdir()) == ["a.txt", "summary.json"]
     assert (target / "a.txt").read_bytes() == b"second"
     assert hidden_siblings(target) == []
+
+
+def test_files_added_to_an_earlier_run_are_never_deleted(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    write_run(target, {"a.txt": b"first", "sub/b.txt": b"first"})
+    (target / "sub" / "my notes.txt").write_text("mine")
+    (target / "a.txt").write_bytes(b"changed")  # a changed output is still ideaflow's
+    for overwrite in (False, True):
+        with pytest.raises(
+            RunDirError,
+            match=r"out holds an earlier ideaflow run and 1 file that is not part of it "
+            r"\(e\.g\. sub/my notes\.txt\); ideaflow replaces only its own files",
+        ):
+            write_run(target, {"a.txt": b"second"}, overwrite=overwrite)
+    assert (target / "sub" / "my notes.txt").read_text() == "mine"
+    assert hidden_siblings(target) == []
+    (target / "sub" / "my notes.txt").unlink()
+    write_run(target, {"a.txt": b"second"}, overwrite=True)
+    assert sorted(run_files(target)) == ["a.txt"]
 
 
 def test_directories_that_are_not_ideaflow_runs_are_refused(tmp_path: Path) -> None:

@@ -150,15 +150,6 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def is_run_directory(path: Path) -> bool:
-    """Whether `path/summary.json` holds an ideaflow run manifest."""
-    try:
-        read_manifest(path)
-    except DataError:
-        return False
-    return True
-
-
 @dataclass
 class VerifyReport:
     """What `verify_run` found: files missing, extra or changed, and changed inputs."""

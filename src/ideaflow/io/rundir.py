@@ -44,13 +44,14 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
-from ideaflow.errors import ParameterError
+from ideaflow.errors import DataError, ParameterError
 from ideaflow.io.manifest import (
     MANIFEST_FORMAT,
     SUMMARY_NAME,
     file_entries,
     input_tables,
-    is_run_directory,
+    read_manifest,
+    run_files,
 )
 from ideaflow.io.write import write_json_atomic
 
@@ -173,13 +174,8 @@ def _fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _describe_run(target: Path) -> str:
-    """A few words on the run in `target` for messages: its command line."""
-    try:
-        manifest = json.loads((target / SUMMARY_NAME).read_text(encoding="utf-8"))["manifest"]
-        return "`" + " ".join(manifest.get("command") or ["ideaflow"]) + "`"
-    except (OSError, ValueError, KeyError, TypeError):
-        return "an ideaflow run"
+def _examples(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
 
 
 def check_target(target: Path, *, overwrite: bool, shown: str | None = None) -> bool:
@@ -196,20 +192,32 @@ def check_target(target: Path, *, overwrite: bool, shown: str | None = None) -> 
     entries = sorted(p.name for p in target.iterdir())
     if not entries:
         return True
-    if is_run_directory(target):
-        if overwrite:
-            return True
+    try:
+        manifest = read_manifest(target)
+    except DataError:
         raise RunDirError(
-            f"out: {shown} holds an earlier ideaflow run ({_describe_run(target)}); pass "
-            "--overwrite to replace it as a whole, or choose another --out"
+            f"out: {shown} holds {len(entries)} "
+            + ("entry that is" if len(entries) == 1 else "entries that are")
+            + f" not an ideaflow run (e.g. {_examples(entries)}; no manifest in summary.json); "
+            "ideaflow replaces only its own runs, even with --overwrite: choose a new or "
+            "empty --out, or remove the directory yourself"
+        ) from None
+    # files added to a run after it was written are someone's work: never deleted
+    listed = {str(entry.get("path")) for entry in manifest.get("files", [])}
+    added = [path for path in run_files(target) if path not in listed]
+    if added:
+        raise RunDirError(
+            f"out: {shown} holds an earlier ideaflow run and {len(added)} "
+            + ("file that is" if len(added) == 1 else "files that are")
+            + f" not part of it (e.g. {_examples(added)}); ideaflow replaces only "
+            "its own files, even with --overwrite: move them elsewhere or choose another --out"
         )
-    examples = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+    if overwrite:
+        return True
+    command = " ".join(str(a) for a in manifest.get("command") or ["ideaflow"])
     raise RunDirError(
-        f"out: {shown} holds {len(entries)} "
-        + ("entry that is" if len(entries) == 1 else "entries that are")
-        + f" not an ideaflow run (e.g. {examples}; no manifest in summary.json); "
-        "ideaflow replaces only its own runs, even with --overwrite: choose a new or empty "
-        "--out, or remove the directory yourself"
+        f"out: {shown} holds an earlier ideaflow run (`{command}`); pass --overwrite to "
+        "replace it as a whole, or choose another --out"
     )
 
 
