@@ -331,3 +331,31 @@ def test_sigint_and_sigterm_stop_the_run_and_clean_up(
     assert sorted([*run_files(out), "summary.json"]) == sorted(before)
     assert hidden_siblings(out) == []  # no staging directory, no lock, no temporary file
     assert not os.path.exists(out.parent / f".{out.name}.ideaflow-lock")
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_mirror_backtest_stops_its_background_write(
+    platform: Path, earlier_run: Path, tmp_path: Path
+) -> None:
+    """The engine strategies write trades.parquet on a background thread while the metrics
+    run; a SIGTERM must stop that write too and leave no temporary file."""
+    out = tmp_path / "run"
+    args = [
+        sys.executable, "-m", "ideaflow", "backtest", str(platform), "-s", "mirror",
+        "--out", str(out), "--overwrite", "--no-progress",
+    ]  # fmt: skip
+    shutil.copytree(earlier_run, out)
+    interrupted = 0
+    for delay in (0.1, 0.4, 0.8):
+        before = {rel: (out / rel).read_bytes() for rel in [*run_files(out), "summary.json"]}
+        returncode, stderr = start_and_signal(args, out, signal.SIGTERM, delay)
+        if returncode == 128 + signal.SIGTERM:
+            interrupted += 1
+            assert stderr.splitlines()[-1].startswith("nothing was written")
+            assert {rel: (out / rel).read_bytes() for rel in before} == before
+        else:  # finished before the signal: then it is complete
+            assert returncode == 0, stderr
+            assert json.loads((out / "summary.json").read_text())["strategy"] == "mirror"
+        assert verify_run(out).ok
+        assert hidden_siblings(out) == []
+    assert interrupted >= 1
