@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ideaflow.errors import DataError
-from ideaflow.io import write_dataset
+from ideaflow.io import rundir, write_dataset
 from ideaflow.io.manifest import (
     MANIFEST_FORMAT,
     input_tables,
@@ -362,3 +362,23 @@ def test_a_directory_without_a_manifest_cannot_be_verified(tmp_path: Path) -> No
     with pytest.raises(DataError, match="unreadable"):
         read_manifest(tmp_path / "old")
     assert not os.path.exists(tmp_path / ".old.ideaflow-lock")
+
+
+def test_an_interrupt_during_the_swap_waits_until_the_run_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "out"
+    write_run(target, {"a.txt": b"first"})
+
+    def interrupted_fsync(directory: Path) -> None:  # between the renames and the clean-up
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(rundir, "_fsync_directory", interrupted_fsync)
+    with pytest.raises(KeyboardInterrupt) as caught:
+        write_run(target, {"a.txt": b"second"}, overwrite=True)
+    assert caught.value.__notes__ == [
+        f"the interrupt came after {target} was complete; `ideaflow verify {target}` checks it"
+    ]
+    assert (target / "a.txt").read_bytes() == b"second"
+    assert verify_run(target).ok
+    assert hidden_siblings(target) == []  # the replaced run was deleted, the lock released
