@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from ideaflow.cli._common import handle_errors, run_directory
+from ideaflow.cli._common import command_line, handle_errors, run_directory
 from ideaflow.cli.options import overwrite_option
 
 
@@ -80,7 +80,8 @@ def generate_command(
     "-o",
     default=None,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for the dataset and results  [default: a new temporary directory].",
+    help="Directory for OUT/dataset and OUT/results (a later demo into the same OUT "
+    "replaces them as a whole)  [default: a new temporary directory].",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed.")
 @click.option("--preset", default="small", show_default=True, help="Platform preset to generate.")
@@ -94,4 +95,11 @@ def demo_command(out: Path | None, seed: int, preset: str, progress: bool | None
     """Generate the `small` platform and run the headline comparison (the Quick start)."""
     from ideaflow.synth.demo import run_demo
 
-    run_demo(out, seed=seed, preset=preset, progress=_progress_default(progress), echo=click.echo)
+    run_demo(
+        out,
+        seed=seed,
+        preset=preset,
+        progress=_progress_default(progress),
+        echo=click.echo,
+        command=command_line(),
+    )

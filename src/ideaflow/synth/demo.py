@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from ideaflow.io.rundir import RunDirectory
+
 HEADLINE_STRATEGIES = ("isolation", "herd", "diverse", "echo")
 
 
@@ -26,8 +28,14 @@ def run_demo(
     preset: str = "small",
     progress: bool = False,
     echo: Callable[[str], Any] = print,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the demo into `out` (a new temporary directory when None); return what was written."""
+    """Run the demo into `out` (a new temporary directory when None); return what was written.
+
+    `out/dataset` and `out/results` are run directories (`ideaflow.io.rundir`, with
+    `command` in their manifests): each is written as a unit and replaces the one an
+    earlier demo left there; a directory holding anything else is refused.
+    """
     from ideaflow.engine import ReplayConfig, replay
     from ideaflow.io import load_dataset
     from ideaflow.synth.generate import generate
@@ -39,7 +47,8 @@ def run_demo(
     results_dir = root / "results"
 
     echo(f"[1/3] generating the '{preset}' platform (seed {seed}) into {data_dir}")
-    platform = generate(preset, seed=seed, out=data_dir, progress=progress)
+    with RunDirectory(data_dir, overwrite=True, command=command) as run:
+        platform = generate(preset, seed=seed, out=run.path, progress=progress)
     c = platform.counts
     echo(
         f"      {c['traders']:,} traders, {c['original_trades']:,} ideas, "
@@ -48,15 +57,16 @@ def run_demo(
     ds = load_dataset(data_dir)
     mirror = replay(ds, ReplayConfig(strategy="mirror", depth=1))
 
-    table = _headline(ds, results_dir, seed, progress, echo)
-    echo("")
-    echo(table)
-    echo("")
+    with RunDirectory(results_dir, overwrite=True, command=command, dataset=data_dir) as run:
+        table = _headline(ds, run.path, seed, progress, echo)
+        echo("")
+        echo(table)
+        echo("")
 
-    echo("[3/3] plotting ROI against idea flow")
+        echo("[3/3] plotting ROI against idea flow")
+        bins = idea_flow_bins(mirror.metrics.n_social, mirror.metrics.n_trades, mirror.metrics.roi)
+        _plot_bins(bins, run.path / "idea_flow_roi.png")
     plot_path = results_dir / "idea_flow_roi.png"
-    bins = idea_flow_bins(mirror.metrics.n_social, mirror.metrics.n_trades, mirror.metrics.roi)
-    _plot_bins(bins, plot_path)
     echo(_bins_text(bins))
     elapsed = time.perf_counter() - began
     echo("")
