@@ -359,3 +359,28 @@ def test_sigterm_during_a_mirror_backtest_stops_its_background_write(
         assert verify_run(out).ok
         assert hidden_siblings(out) == []
     assert interrupted >= 1
+
+
+def test_validate_writes_its_quarantine_as_a_run_directory(data: Path, tmp_path: Path) -> None:
+    trades = pd.read_parquet(data / "trades.parquet")
+    bad_id = int(trades.loc[trades["parent_trade_id"].isna(), "trade_id"].iloc[0])
+    trades.loc[trades["trade_id"] == bad_id, "amount"] = -1.0
+    write_dataset(tmp_path / "bad", trades)
+    out = tmp_path / "checked"
+    args = ["validate", tmp_path / "bad", "--on-invalid", "quarantine", "--out", out]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.output
+    assert f"  wrote {out / 'quarantine' / 'trades.parquet'}" in result.output  # final path
+    assert verify_run(out).ok
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["validation"]["rows_read"] == {"trades": len(trades)}
+    assert summary["validation"]["quarantined"]["trades"] >= 1
+    assert [f["path"] for f in summary["manifest"]["files"]] == ["quarantine/trades.parquet"]
+    assert invoke(*args).exit_code == 2  # an earlier run: --overwrite needed
+    assert invoke(*args, "--overwrite").exit_code == 0
+    # a dataset that quarantine cannot fix writes nothing
+    (tmp_path / "empty").mkdir()
+    result = invoke("validate", tmp_path / "empty", "--on-invalid", "quarantine", "--out",
+                    tmp_path / "none")  # fmt: skip
+    assert result.exit_code == 2 and "INVALID" in result.output
+    assert not (tmp_path / "none").exists() and hidden_siblings(tmp_path / "none") == []
