@@ -310,7 +310,7 @@ def test_sigkill_at_several_points_never_leaves_a_partial_run(
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("signum", "delay"),
-    [(signal.SIGINT, 0.2), (signal.SIGINT, 1.0), (signal.SIGTERM, 0.5), (signal.SIGTERM, 1.5)],
+    [(signal.SIGINT, 0.2), (signal.SIGINT, 0.8), (signal.SIGTERM, 0.5), (signal.SIGTERM, 1.0)],
 )
 def test_sigint_and_sigterm_stop_the_run_and_clean_up(
     platform: Path, earlier_run: Path, tmp_path: Path, signum: int, delay: float
