@@ -319,7 +319,12 @@ def test_sigint_and_sigterm_stop_the_run_and_clean_up(
     shutil.copytree(earlier_run, out)
     before = {rel: (out / rel).read_bytes() for rel in [*run_files(out), "summary.json"]}
     returncode, stderr = start_and_signal(compare_args(platform, out), out, signum, delay)
-    assert returncode == 128 + signum, stderr
+    # exit status 128 + signum; after a SIGINT, CPython 3.11 may instead end the process
+    # by SIGINT once it has cleaned up (when the interrupt landed inside an `exec` of a
+    # string, as in scipy's imports, it takes the interrupt for an unhandled one): a shell
+    # reports 130 either way
+    expected = {128 + signum, -signal.SIGINT} if signum == signal.SIGINT else {128 + signum}
+    assert returncode in expected, stderr
     name = signal.Signals(signum).name
     assert stderr.splitlines()[-2:] == [
         f"interrupted by {name}" + (" (Ctrl-C)" if signum == signal.SIGINT else ""),
