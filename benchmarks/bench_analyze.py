@@ -9,7 +9,7 @@ Steps: (1) correctness first: on a generated `small` platform the Numba idea flo
 plain pandas merge implementation, trade by trade; (2) compile time: the first `analyze`
 of a tiny platform in a fresh process (numba's cache may make it short); (3) end to end:
 `ideaflow analyze DATASET --out DIR` as a subprocess, wall time and peak RSS (median of
-`--repeats`), stage timings from timings.json; (4) the idea-flow baseline in pandas vs
+`--repeats`), stage timings from summary.json; (4) the idea-flow baseline in pandas vs
 the kernel on the `small` platform. Results go to benchmarks/results/analyze.json.
 """
 
@@ -166,7 +166,7 @@ def main() -> None:
                 {
                     "wall_s": res["wall_s"],
                     "peak_rss_gib": res["peak_rss_gib"],
-                    "stages_s": json.loads((out / "timings.json").read_text()),
+                    "stages_s": json.loads((out / "summary.json").read_text())["timings_s"],
                     "dataset": findings["dataset"],
                 }
             )

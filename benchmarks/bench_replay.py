@@ -173,6 +173,7 @@ def _end_to_end_and_kernels(
         "mirror",
         "--out",
         str(work / "out"),
+        "--overwrite",  # every repeat replaces the previous run
         "--no-plots",
         "--no-progress",
     ]

@@ -342,15 +342,17 @@ def test_analyze_writes_outputs_deterministically(tmp_path):
         "in_degree.png",
         "inverted_u.png",
         "popularity_vs_performance.png",
-        "timings.json",
+        "summary.json",
         "traders.parquet",
     ]
     for key, path in paths_a.items():
-        if key != "timings":  # seconds per stage differ between runs
+        if key != "summary":  # seconds per stage differ between runs
             assert path.read_bytes() == paths_b[key].read_bytes(), key
     findings = json.loads(paths_a["findings"].read_text())
     assert findings["inverted_u"]["n_traders"] == 4
-    assert "replay" in json.loads(paths_a["timings"].read_text())
+    summary = json.loads(paths_a["summary"].read_text())
+    assert "replay" in summary["timings_s"]
+    assert summary["parameters"]["n_boot"] == 30 and summary["parameters"]["seed"] == 3
     assert len(pd.read_parquet(paths_a["traders"])) == 4
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from ideaflow.cli import main
+from ideaflow.io.manifest import verify_run
 
 
 def test_generate_writes_a_dataset_with_overrides(tmp_path: Path):
@@ -63,6 +64,16 @@ def test_demo_generates_compares_and_plots(tmp_path: Path):
     assert result.output.rstrip().splitlines()[-1] == f"report  : {report}"
     page = report.read_text()
     assert page.startswith("<!DOCTYPE html>") and "Strategy comparison" in page
+    # both directories are run directories: a second demo replaces them as a whole
+    again = CliRunner().invoke(
+        main, ["demo", "--preset", "tiny", "--out", str(tmp_path), "--no-progress"]
+    )
+    assert again.exit_code == 0, again.output
+    for name in ("dataset", "results"):
+        assert verify_run(tmp_path / name).ok
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        assert summary["manifest"]["command"][:2] == ["ideaflow", "demo"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset", "results"]
 
 
 def test_generate_as_a_subprocess(tmp_path: Path):

@@ -484,7 +484,7 @@ def test_frames_have_ids_names_and_nullable_columns():
     assert daily["day"].tolist() == [pd.Timestamp("1970-01-02", tz="UTC")] * 2
 
 
-def test_to_result_builds_a_backtest_result():
+def test_backtest_result_of_a_replay():
     ds = make_dataset([trade(1, 1, 0, D, 100.0, 110.0, 1000.0)], follows=[(2, 1, 0, None, 1.0)])
     result = backtest_result(mirror(ds), ds)
     assert result.strategy == "mirror"

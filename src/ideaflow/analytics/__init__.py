@@ -4,7 +4,7 @@ popularity vs performance, exploration and the inverted U, on top of the engine'
 
     >>> from ideaflow.analytics import analyze, binned_fit
     >>> result = analyze(dataset)          # doctest: +SKIP
-    >>> print(result.table()); result.write("out/")   # doctest: +SKIP
+    >>> print(ideaflow.text(result)); ideaflow.save(result, "out/")   # doctest: +SKIP
 """
 
 from __future__ import annotations

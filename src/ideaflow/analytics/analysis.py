@@ -10,7 +10,7 @@ inverted U) → `AnalysisResult`, which prints a table and writes `traders.parqu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,10 +111,10 @@ class AnalysisResult:
 
     def write(self, out_dir: str | Path, *, figures: FigureWriter | None = None) -> dict[str, Path]:
         """Write traders.parquet, findings.json, the figures `figures(self, out_dir)` draws
-        and timings.json atomically.
+        and summary.json atomically.
 
-        Everything but timings.json (seconds per stage) is byte-identical for the same
-        data, parameters and seed. Returns the paths by name.
+        Everything but summary.json (parameters and seconds per stage, `timings_s`) is
+        byte-identical for the same data, parameters and seed. Returns the paths by name.
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,8 @@ class AnalysisResult:
         }
         if figures is not None:
             paths.update({path.stem: path for path in figures(self, out)})
-        paths["timings"] = write_json_atomic(json_ready(self.timings), out / "timings.json")
+        summary = {"parameters": asdict(self.params), "timings_s": self.timings}
+        paths["summary"] = write_json_atomic(json_ready(summary), out / "summary.json")
         return paths
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -104,6 +105,7 @@ def backtest(
     )
     _release_arrow_memory()
     load_seconds = time.perf_counter() - started
+    early: dict[str, Any] = {}  # a trades write started early (engine strategies)
 
     if strategy in ENGINE_STRATEGIES:
         seed = strategy_params.pop("seed", None)
@@ -115,7 +117,6 @@ def backtest(
         config = ReplayConfig(
             strategy=strategy, depth=depth, sharpe_annualization=sharpe_annualization
         )
-        early: dict[str, Any] = {}
         write_trades = None if out is None else _start_writing_trades(ds, Path(out), early)
         # a dataset read here is ours alone: its trade columns are dead once the book
         # exists, so they are released before the metrics (the memory peak)
@@ -127,8 +128,12 @@ def backtest(
             if write_trades is not None:
                 write_trades(book)
 
-        replayed = replay(ds, config, progress=progress, on_book=on_book)
-        result = backtest_result(replayed, ds, trades=early.get("table"))
+        try:
+            replayed = replay(ds, config, progress=progress, on_book=on_book)
+            result = backtest_result(replayed, ds, trades=early.get("table"))
+        except BaseException:
+            _stop_writing_trades(early)
+            raise
         if "future" in early:
             result.pending_write("trades", Path(out) / "trades.parquet", early["future"])  # type: ignore[arg-type]
         result.params["seed"] = seed
@@ -144,8 +149,24 @@ def backtest(
     result.timings = {"load": load_seconds, **result.timings}
     result.meta = {**ds.meta, **result.meta}
     if out is not None:
-        result.write(out, figures=backtest_figures if plots else None)
+        try:
+            result.write(out, figures=backtest_figures if plots else None)
+        except BaseException:
+            _stop_writing_trades(early)
+            raise
     return result
+
+
+def _stop_writing_trades(early: dict[str, Any]) -> None:
+    """Stop a background trades write (after its current row group) and wait for it, so
+    that nothing writes into the output directory once `backtest` has failed or been
+    interrupted; the writer deletes its temporary file."""
+    if "future" not in early:
+        return
+    early["cancel"].set()
+    from concurrent.futures import wait
+
+    wait([early["future"]])
 
 
 def _start_writing_trades(ds: Dataset, out: Path, early: dict[str, Any]) -> Any:
@@ -158,8 +179,19 @@ def _start_writing_trades(ds: Dataset, out: Path, early: dict[str, Any]) -> Any:
     beside one chunk of it.
     """
 
+    cancel = threading.Event()
+    early["cancel"] = cancel
+
+    def until_cancelled(chunks: Any) -> Any:
+        for chunk in chunks:
+            if cancel.is_set():
+                raise RuntimeError("trades.parquet: write cancelled (the backtest stopped)")
+            yield chunk
+
     def on_book(book: Any) -> None:
-        chunks = book_chunks(book, ds.trader_ids, ds.instruments, io_write.ROW_GROUP_SIZE)
+        chunks = until_cancelled(
+            book_chunks(book, ds.trader_ids, ds.instruments, io_write.ROW_GROUP_SIZE)
+        )
         out.mkdir(parents=True, exist_ok=True)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ideaflow-write")
         early["table"] = DeferredBookTable(book, ds.trader_ids, ds.instruments)

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from ideaflow.api.runs import compare, text
 from ideaflow.engine import ReplayConfig, replay
 from ideaflow.io import load_dataset
+from ideaflow.io.rundir import RunDirectory
 from ideaflow.reporting.figures import save_figure
 from ideaflow.reporting.html import write_report
 from ideaflow.strategies import StrategyParams
@@ -47,8 +48,14 @@ def run_demo(
     preset: str = "small",
     progress: bool = False,
     echo: Callable[[str], Any] = print,
+    command: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the demo into `out` (a new temporary directory when None); return what was written."""
+    """Run the demo into `out` (a new temporary directory when None); return what was written.
+
+    `out/dataset` and `out/results` are run directories (`ideaflow.io.rundir`, with
+    `command` in their manifests): each is written as a unit and replaces the one an
+    earlier demo left there; a directory holding anything else is refused.
+    """
     began = time.perf_counter()
     root = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="ideaflow-demo-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -56,7 +63,8 @@ def run_demo(
     results_dir = root / "results"
 
     echo(f"[1/3] generating the '{preset}' platform (seed {seed}) into {data_dir}")
-    platform = generate(preset, seed=seed, out=data_dir, progress=progress)
+    with RunDirectory(data_dir, overwrite=True, command=command) as run:
+        platform = generate(preset, seed=seed, out=run.path, progress=progress)
     c = platform.counts
     echo(
         f"      {c['traders']:,} traders, {c['original_trades']:,} ideas, "
@@ -65,17 +73,18 @@ def run_demo(
     ds = load_dataset(data_dir)
     mirror = replay(ds, ReplayConfig(strategy="mirror", depth=1))
 
-    table = _headline(ds, results_dir, seed, progress, echo)
-    echo("")
-    echo(table)
-    echo("")
+    with RunDirectory(results_dir, overwrite=True, command=command, dataset=data_dir) as run:
+        table = _headline(ds, run.path, seed, progress, echo)
+        echo("")
+        echo(table)
+        echo("")
 
-    echo("[3/3] plotting ROI against idea flow")
+        echo("[3/3] plotting ROI against idea flow")
+        bins = idea_flow_bins(mirror.metrics.n_social, mirror.metrics.n_trades, mirror.metrics.roi)
+        _plot_bins(bins, run.path / "idea_flow_roi.png")
     plot_path = results_dir / "idea_flow_roi.png"
-    bins = idea_flow_bins(mirror.metrics.n_social, mirror.metrics.n_trades, mirror.metrics.roi)
-    _plot_bins(bins, plot_path)
-    echo(_bins_text(bins))
     report_path = write_report(results_dir)
+    echo(_bins_text(bins))
     elapsed = time.perf_counter() - began
     echo("")
     echo(f"dataset : {data_dir}")

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import click
 
-from ideaflow.cli._common import handle_errors
+from ideaflow.cli._common import handle_errors, run_directory
 from ideaflow.cli.options import (
     dataset_argument,
     input_options,
     load_input,
     out_option,
+    overwrite_option,
     report_option,
     resolve_progress,
 )
@@ -21,6 +22,7 @@ from ideaflow.cli.options import (
 @click.command("analyze")
 @dataset_argument
 @out_option("Output directory (traders.parquet, findings.json, PNG plots).")
+@overwrite_option
 @click.option(
     "--window-hours",
     type=float,
@@ -76,6 +78,7 @@ def analyze_command(
     dataset: Path,
     out_dir: Path,
     report: bool,
+    overwrite: bool,
     initial_equity: float,
     on_invalid: str,
     progress: bool | None,
@@ -88,11 +91,12 @@ def analyze_command(
 
     progress = resolve_progress(progress)
     started = time.perf_counter()
-    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
-    loaded = time.perf_counter()
-    result = analyze(ds, progress=progress, **params)  # type: ignore[arg-type]
-    result.timings = {"load": round(loaded - started, 4), **result.timings}
-    save(result, out_dir)
+    with run_directory(out_dir, overwrite, dataset) as run:
+        ds = load_input(dataset, run.path, initial_equity, on_invalid)
+        loaded = time.perf_counter()
+        result = analyze(ds, progress=progress, **params)  # type: ignore[arg-type]
+        result.timings = {"load": round(loaded - started, 4), **result.timings}
+        save(result, run.path)
     click.echo(text(result))
     written = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
     click.echo(

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from ideaflow.cli._common import handle_errors
+from ideaflow.cli._common import handle_errors, run_directory
 from ideaflow.cli.options import (
     dataset_argument,
     input_options,
     out_option,
+    overwrite_option,
     report_option,
     resolve_progress,
     strategy_options,
@@ -29,6 +30,7 @@ from ideaflow.strategies.shared import write_expanded
     "diverse-random or placebo.",
 )
 @out_option()
+@overwrite_option
 @click.option(
     "--depth",
     type=click.IntRange(min=1),
@@ -52,6 +54,7 @@ def backtest_command(
     dataset: Path,
     strategy: str,
     out_dir: Path,
+    overwrite: bool,
     depth: int,
     initial_equity: float | None,
     sharpe_annualization: float,
@@ -66,26 +69,26 @@ def backtest_command(
     from ideaflow.api import backtest, text, write_report
 
     started = time.perf_counter()
-    result = backtest(
-        dataset,
-        strategy,
-        depth=depth,
-        initial_equity=initial_equity,
-        sharpe_annualization=sharpe_annualization,
-        on_invalid=on_invalid,
-        quarantine_dir=out_dir / "quarantine",
-        progress=resolve_progress(progress),
-        out=out_dir,
-        plots=plots,
-        **params,
-    )
-    if expand_shared:
-        write_expanded(result, out_dir)
+    with run_directory(out_dir, overwrite, dataset) as run:
+        result = backtest(
+            dataset,
+            strategy,
+            depth=depth,
+            initial_equity=initial_equity,
+            sharpe_annualization=sharpe_annualization,
+            on_invalid=on_invalid,
+            quarantine_dir=run.path / "quarantine",
+            progress=resolve_progress(progress),
+            out=run.path,
+            plots=plots,
+            **params,
+        )
+        if expand_shared:
+            write_expanded(result, run.path)
     click.echo(text(result))
+    written = sorted(p.name for p in out_dir.iterdir() if p.is_file() and p.suffix != ".png")
     click.echo(
-        f"\nwrote {out_dir}/ (trades.parquet, accounts.parquet, summary.json"
-        + (", decisions.parquet" if (out_dir / "decisions.parquet").exists() else "")
-        + (", *_by_subject.parquet" if expand_shared else "")
+        f"\nwrote {out_dir}/ ({', '.join(written)}"
         + (", plots" if plots else "")
         + f") in {time.perf_counter() - started:.1f} s"
     )

@@ -12,9 +12,10 @@ from ideaflow.cli.facts import facts_command
 from ideaflow.cli.generate import demo_command, generate_command
 from ideaflow.cli.report import report_command
 from ideaflow.cli.validate import validate_command
+from ideaflow.cli.verify import verify_command
 
 ALL: list[click.Command] = [backtest_command, bench_command]
-ALL.extend([validate_command])
+ALL.extend([validate_command, verify_command])
 ALL.extend(COMPARE_COMMANDS)
 ALL.extend([generate_command, demo_command])
 ALL.extend([analyze_command, facts_command, report_command])

@@ -11,11 +11,12 @@ from typing import Any
 
 import click
 
-from ideaflow.cli._common import handle_errors
+from ideaflow.cli._common import handle_errors, run_directory
 from ideaflow.cli.options import (
     input_options,
     load_input,
     out_option,
+    overwrite_option,
     report_option,
     strategy_options,
 )
@@ -44,6 +45,7 @@ def _params(given: dict[str, Any]):
     help="Comma-separated strategies.",
 )
 @out_option("Output directory.")
+@overwrite_option
 @click.option(
     "--block-days",
     type=click.IntRange(min=1),
@@ -66,6 +68,7 @@ def compare_command(
     dataset: Path,
     strategies: str,
     out_dir: Path,
+    overwrite: bool,
     block_days: int,
     n_boot: int,
     plots: bool,
@@ -82,17 +85,18 @@ def compare_command(
     started = time.perf_counter()
     params = _params(given)
     names = [s.strip() for s in strategies.split(",") if s.strip()]
-    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
-    result = compare(
-        ds,
-        names,
-        params,
-        out_dir,
-        block_days=block_days,
-        n_boot=n_boot,
-        plots=plots,
-        progress=sys.stderr.isatty() if progress is None else progress,
-    )
+    with run_directory(out_dir, overwrite, dataset) as run:
+        ds = load_input(dataset, run.path, initial_equity, on_invalid)
+        result = compare(
+            ds,
+            names,
+            params,
+            run.path,
+            block_days=block_days,
+            n_boot=n_boot,
+            plots=plots,
+            progress=sys.stderr.isatty() if progress is None else progress,
+        )
     click.echo(text(result))
     click.echo(
         f"\nwrote {out_dir}/ ({', '.join(names)}, comparison.parquet, paired.parquet"
@@ -115,6 +119,7 @@ def compare_command(
     help="KEY=V1,V2,... (repeat for a product grid), e.g. k=1,2,4,8.",
 )
 @out_option("Output directory.")
+@overwrite_option
 @click.option(
     "--jobs",
     "-j",
@@ -146,6 +151,7 @@ def sweep_command(
     strategy: str,
     grid: tuple[str, ...],
     out_dir: Path,
+    overwrite: bool,
     jobs: int,
     backend: str,
     scheduler: str | None,
@@ -164,10 +170,10 @@ def sweep_command(
     started = time.perf_counter()
     params = _params(given)
     points = parse_grid(grid)
-    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
-    table = sweep(ds, strategy, points, params, jobs=jobs, backend=backend, scheduler=scheduler)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_parquet_atomic(table, out_dir / "sweep.parquet")
+    with run_directory(out_dir, overwrite, dataset) as run:
+        ds = load_input(dataset, run.path, initial_equity, on_invalid)
+        table = sweep(ds, strategy, points, params, jobs=jobs, backend=backend, scheduler=scheduler)
+        write_parquet_atomic(table, run.path / "sweep.parquet")
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         click.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     click.echo(

@@ -9,13 +9,20 @@ import click
 
 from ideaflow.analytics.facts import facts
 from ideaflow.api import save, text
-from ideaflow.cli._common import handle_errors
-from ideaflow.cli.options import dataset_argument, input_options, load_input, out_option
+from ideaflow.cli._common import handle_errors, run_directory
+from ideaflow.cli.options import (
+    dataset_argument,
+    input_options,
+    load_input,
+    out_option,
+    overwrite_option,
+)
 
 
 @click.command("facts")
 @dataset_argument
 @out_option("Output directory (facts.json, facts.png).")
+@overwrite_option
 @click.option("--n-boot", type=int, default=200, show_default=True, help="Bootstrap replicates.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
 @click.option(
@@ -37,6 +44,7 @@ from ideaflow.cli.options import dataset_argument, input_options, load_input, ou
 def facts_command(
     dataset: Path,
     out_dir: Path,
+    overwrite: bool,
     initial_equity: float,
     on_invalid: str,
     progress: bool | None,
@@ -49,9 +57,10 @@ def facts_command(
     tail, concentration, holding times, leverage, frequency, popularity, exploration),
     print them beside the published values and write facts.json and facts.png to OUT."""
     started = time.perf_counter()
-    ds = load_input(dataset, out_dir, initial_equity, on_invalid)
-    result = facts(ds, n_boot=n_boot, seed=seed, min_tail=min_tail, period_days=period_days)
-    save(result, out_dir)
+    with run_directory(out_dir, overwrite, dataset) as run:
+        ds = load_input(dataset, run.path, initial_equity, on_invalid)
+        result = facts(ds, n_boot=n_boot, seed=seed, min_tail=min_tail, period_days=period_days)
+        save(result, run.path)
     click.echo(text(result))
     written = sorted(p.name for p in out_dir.iterdir() if not p.name.startswith("."))
     click.echo(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from ideaflow.cli._common import handle_errors
+from ideaflow.cli._common import command_line, handle_errors, run_directory
+from ideaflow.cli.options import overwrite_option
 
 
 def _progress_default(flag: bool | None) -> bool:
@@ -39,6 +40,7 @@ def _progress_default(flag: bool | None) -> bool:
     metavar="KEY=VALUE",
     help="Override a parameter of the preset (repeatable), e.g. --set cluster_error=0.",
 )
+@overwrite_option
 @click.option(
     "--progress/--no-progress",
     default=None,
@@ -46,15 +48,25 @@ def _progress_default(flag: bool | None) -> bool:
 )
 @handle_errors
 def generate_command(
-    preset: str, seed: int, out: Path, settings: tuple[str, ...], progress: bool | None
+    preset: str,
+    seed: int,
+    out: Path,
+    settings: tuple[str, ...],
+    overwrite: bool,
+    progress: bool | None,
 ) -> None:
     """Generate a synthetic social-trading platform as a dataset directory."""
     from ideaflow.synth import generate, parse_overrides
 
     overrides = parse_overrides(settings)
-    platform = generate(
-        preset, seed=seed, out=out, overrides=overrides, progress=_progress_default(progress)
-    )
+    with run_directory(out, overwrite) as run:
+        platform = generate(
+            preset,
+            seed=seed,
+            out=run.path,
+            overrides=overrides,
+            progress=_progress_default(progress),
+        )
     counts = platform.counts
     click.echo(f"wrote {out} (preset {platform.preset}, seed {seed})")
     for name in ("traders", "original_trades", "copied_trades", "trades", "follows", "price_bars"):
@@ -68,7 +80,8 @@ def generate_command(
     "-o",
     default=None,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Directory for the dataset and results  [default: a new temporary directory].",
+    help="Directory for OUT/dataset and OUT/results (a later demo into the same OUT "
+    "replaces them as a whole)  [default: a new temporary directory].",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed.")
 @click.option("--preset", default="small", show_default=True, help="Platform preset to generate.")
@@ -82,4 +95,11 @@ def demo_command(out: Path | None, seed: int, preset: str, progress: bool | None
     """Generate the `small` platform and run the headline comparison (the Quick start)."""
     from ideaflow.api.demo import run_demo
 
-    run_demo(out, seed=seed, preset=preset, progress=_progress_default(progress), echo=click.echo)
+    run_demo(
+        out,
+        seed=seed,
+        preset=preset,
+        progress=_progress_default(progress),
+        echo=click.echo,
+        command=command_line(),
+    )

@@ -50,6 +50,16 @@ report_option = click.option(
 )
 
 
+def overwrite_option(func: F) -> F:
+    return click.option(
+        "--overwrite",
+        is_flag=True,
+        default=False,
+        help="Replace OUT when it holds an earlier ideaflow run (as a whole). A directory "
+        "holding anything else is never replaced.",
+    )(func)
+
+
 def strategy_options(func: F) -> F:
     """The StrategyParams options shared by backtest, compare and sweep."""
     return _apply(

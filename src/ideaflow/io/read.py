@@ -57,7 +57,7 @@ def table_problem(table: str, column: str, rule: str, hint: str = "") -> Violati
     return Violation(table=table, column=column, rule=rule, count=0, hint=hint)
 
 
-def _part_files(directory: Path) -> list[Path]:
+def part_files(directory: Path) -> list[Path]:
     files = [
         p
         for p in directory.rglob("*.parquet")
@@ -137,7 +137,7 @@ def read_tables(path: str | os.PathLike[str]) -> tuple[dict[str, RawTable], list
         if has_single:
             files = [single]
         elif has_dir:
-            files = _part_files(directory)
+            files = part_files(directory)
             if not files:
                 if name in REQUIRED_TABLES:
                     problems.append(

@@ -2,7 +2,7 @@
 and the figures inline as SVG.
 
 The page is built from the files of the run (`summary.json`, the Parquet tables,
-`comparison.json`, `findings.json`, `facts.json`), so any finished run can be reported,
+`comparison.json`, `findings.json`, `facts.json`, and the manifest in `summary.json`), so any finished run can be reported,
 now or later. It loads nothing from the network (no scripts, fonts or images outside the
 file), prints cleanly, and the same run directory gives the same bytes: figures are
 rendered with a fixed SVG id salt and no date, and numbers are formatted, not measured.
@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from ideaflow.data import NS_PER_DAY
 from ideaflow.errors import ParameterError
+from ideaflow.io.manifest import add_to_manifest
 from ideaflow.io.write import write_bytes_atomic
 from ideaflow.reporting.analysis import exploration_figure, in_degree_figure, inverted_u_figure
 from ideaflow.reporting.findings import findings_rows
@@ -327,8 +328,19 @@ def _run_section(summary: dict[str, Any], title: str) -> str:
     inputs = summary.get("inputs", {})
     rows_read = inputs.get("rows_read", {})
     items: list[tuple[str, Any]] = []
-    if summary.get("command"):
-        items.append(("command", " ".join(summary["command"])))
+    manifest = summary.get("manifest", {})
+    command = summary.get("command") or manifest.get("command")
+    if command:
+        items.append(("command", " ".join(str(c) for c in command)))
+    for table in manifest.get("inputs", []):
+        items.append(
+            (
+                f"input {table.get('table')}",
+                f"{table.get('path')}: {_number(table.get('rows'), 'int')} rows, "
+                f"{_number(table.get('bytes'), 'int')} bytes, sha256 "
+                f"{str(table.get('sha256', ''))[:16]}",
+            )
+        )
     if inputs.get("source"):
         items.append(("dataset", inputs["source"]))
     if rows_read:
@@ -559,7 +571,6 @@ def report_html(run_dir: str | Path) -> str:
         shown = {
             "parameters": findings.get("params", {}),
             "seed": findings.get("params", {}).get("seed"),
-            "timings_s": _read_json(run / "timings.json"),
             **summary,
         }
         sections.append(_run_section(shown, "What was run"))
@@ -586,7 +597,11 @@ def report_html(run_dir: str | Path) -> str:
 
 
 def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write the report of `run_dir` to `out` (default: `run_dir/report.html`), atomically."""
+    """Write the report of `run_dir` to `out` (default: `run_dir/report.html`, then listed
+    in the run's manifest), atomically."""
     run = Path(run_dir)
     target = Path(out) if out is not None else run / REPORT_NAME
-    return write_bytes_atomic(report_html(run).encode("utf-8"), target)
+    written = write_bytes_atomic(report_html(run).encode("utf-8"), target)
+    if out is None:
+        add_to_manifest(run, REPORT_NAME)
+    return written
