@@ -1,12 +1,17 @@
-"""Build `01_network_diversity.ipynb` (run: python notebooks/build_01.py).
+"""Build `01_network_diversity.ipynb` from the cells below, and run it so that it is
+committed with its outputs (figures visible on first open):
 
-The notebook is generated from this script so that it stays reviewable as code and never
-carries stale outputs; CI executes it with nbclient on a reduced platform
-(IDEAFLOW_NB_PRESET=tiny, IDEAFLOW_NB_BOOT=50), see tests/test_notebook.py.
+    python notebooks/build_01.py            # build and execute on the `small` preset
+    python notebooks/build_01.py --no-run   # build only (no outputs)
+
+The cells live in this script so that they stay reviewable as code; CI executes the
+notebook again with nbclient on a reduced platform (IDEAFLOW_NB_PRESET=tiny), see
+tests/test_notebook.py, and checks that the committed cells are these.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -302,11 +307,23 @@ def build() -> nbformat.NotebookNode:
     return nb
 
 
-def main() -> Path:
+def execute(nb: nbformat.NotebookNode, timeout: int = 1200) -> nbformat.NotebookNode:
+    """Run every cell in a fresh kernel (working directory: this folder); outputs kept."""
+    from nbclient import NotebookClient
+
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
+    )
+    client.execute()
+    return nb
+
+
+def main(run: bool = True) -> Path:
     path = HERE / "01_network_diversity.ipynb"
-    nbformat.write(build(), path)
+    nb = build()
+    nbformat.write(execute(nb) if run else nb, path)
     return path
 
 
 if __name__ == "__main__":
-    print(main())
+    print(main(run="--no-run" not in sys.argv[1:]))
