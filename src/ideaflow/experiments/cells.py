@@ -37,6 +37,12 @@ def source_key(spec: ExperimentSpec, cell: Cell) -> tuple:
     return ("platform", spec.preset, cell.seed, tuple(sorted(cell.overrides.items())))
 
 
+def datasets_built() -> list[tuple]:
+    """The source keys this process built or loaded, in order (run on every Dask worker
+    with `client.run(datasets_built)` to see that each worker built each dataset once)."""
+    return list(BUILT)
+
+
 def build_dataset(key: tuple) -> Dataset:
     """The dataset a source key names (not cached)."""
     if key[0] == "dataset":
