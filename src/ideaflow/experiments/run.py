@@ -32,6 +32,7 @@ from ideaflow.errors import ParameterError
 from ideaflow.experiments.cells import run_comparison_cell, strategy_pairs
 from ideaflow.experiments.effects import comparison_effects
 from ideaflow.experiments.spec import Cell, ExperimentSpec
+from ideaflow.experiments.tuning import run_tuning_cell, tuning_effects
 from ideaflow.io.write import write_bytes_atomic, write_parquet_atomic
 from ideaflow.strategies.sweep import _connect, _import_distributed, _numba_threads_safe
 
@@ -56,7 +57,10 @@ class ExperimentResult:
 
 def run_cell(spec: ExperimentSpec, cell: Cell) -> tuple[int, pd.DataFrame, pd.DataFrame]:
     """One cell (the task the backends run): (index, its rows, its per-subject rows)."""
-    rows, subjects = run_comparison_cell(spec, cell)
+    if spec.kind == "tuning":
+        rows, subjects = run_tuning_cell(spec, cell)
+    else:
+        rows, subjects = run_comparison_cell(spec, cell)
     return cell.index, rows, subjects
 
 
@@ -198,7 +202,10 @@ def run_experiment(
         bar.close()
     table = _read_parts(out / "cells", cells)
     settings = [k for k in spec.key_columns if k != "seed"]
-    per_seed, effects = comparison_effects(table, settings, strategy_pairs(spec.strategies))
+    if spec.kind == "tuning":
+        per_seed, effects = tuning_effects(table, settings)
+    else:
+        per_seed, effects = comparison_effects(table, settings, strategy_pairs(spec.strategies))
     write_parquet_atomic(per_seed, out / "effects_by_seed.parquet")
     write_parquet_atomic(effects, out / "effects.parquet")
     result = ExperimentResult(spec, table, per_seed, effects, len(todo), out)
