@@ -17,8 +17,11 @@ styles are `ideaflow.styles` vectors of that window, clustered with KMeans (`n_c
 of the platform). A trader is never recommended himself or a leader he mirrors at t0 or
 later in the untreated run.
 Eligible traders: at least one position closed in the window (a style vector) and at
-least one own idea after t0. Control: the eligible traders not treated and not mirroring
-any treated trader after t0 (their copies would be sized by a treated trader's equity).
+least one own idea after t0. Control: the eligible traders not treated and not downstream of
+a treated trader in the follow graph after t0 (a copy is sized by its leader's equity,
+which a nudge changes, so a nudge reaches the followers of the treated, their followers,
+and so on); the experiment leaves every other account's PnL exactly as in the untreated
+run.
 
 Both runs are replayed by the engine's `mirror` rule from the same original ideas and
 follows (the untreated run's follows, plus the nudges in the treated run), so every
@@ -200,9 +203,16 @@ def run_tuning_cell(spec: ExperimentSpec, cell: Cell) -> tuple[pd.DataFrame, pd.
     )
     is_treated = np.zeros(ds0.n_traders, dtype=bool)
     is_treated[treated] = True
-    follows_treated = (f.end_time > t0) & is_treated[f.leader]
-    exposed = np.zeros(ds0.n_traders, dtype=bool)
-    exposed[f.follower[follows_treated]] = True
+    # a copy is sized by its leader's equity, which a nudge changes: every trader
+    # downstream of a treated one in the follow graph (after t0) is exposed, not a control
+    active = f.end_time > t0
+    exposed = is_treated.copy()
+    while True:
+        reached = exposed.copy()
+        reached[f.follower[active & exposed[f.leader]]] = True
+        if (reached == exposed).all():
+            break
+        exposed = reached
     control = np.setdiff1d(eligible, treated)
     control = control[~exposed[control]]
 
