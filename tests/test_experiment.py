@@ -215,3 +215,25 @@ def test_spec_grid_order_and_key_clash():
                 "comparison": {"strategies": ["isolation", "diverse"], "params": {"n_clusters": 3}},
             }
         )
+
+
+def test_recommend_arms_replay_on_a_log(tmp_path):
+    """The recommend strategies from a spec on a dataset path, with the allocation as a
+    grid axis: a copy's PnL scales with its allocation, so the effect over isolation at
+    0.2 is twice the effect at 0.1, seed by seed."""
+    data = generate("tiny", seed=6, out=tmp_path / "tiny").path
+    spec = tmp_path / "recommend.toml"
+    spec.write_text(
+        f'dataset = "{data}"\nseeds = [0, 1]\n\n[comparison]\n'
+        'strategies = ["isolation", "recommend", "recommend-top", "recommend-random"]\n'
+        "params = { recommend_allocation = [0.1, 0.2] }\nn_boot = 20\n"
+    )
+    result = CliRunner().invoke(main, ["experiment", str(spec), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    per_seed = pd.read_parquet(tmp_path / "o" / "effects_by_seed.parquet")
+    vs_iso = per_seed[(per_seed["strategy_b"] == "isolation") & (per_seed["metric"] == "roi")]
+    wide = vs_iso.pivot_table(
+        index=["seed", "strategy_a"], columns="recommend_allocation", values="value"
+    )
+    np.testing.assert_allclose(wide[0.2].to_numpy(), 2 * wide[0.1].to_numpy(), rtol=1e-9)
+    assert len(wide) == 2 * 3

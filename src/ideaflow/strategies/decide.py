@@ -35,6 +35,8 @@ COPY_STRATEGIES = ("herd", "top", "random")
 # own ideas under the evaluator vote; they differ only in who evaluates
 EVALUATOR_STRATEGIES = ("diverse", "echo", "popular", "expert", "diverse-random")
 DECISION_STRATEGIES = ("isolation", *EVALUATOR_STRATEGIES, "placebo")
+# own ideas and one recommended leader's copies (strategies.recommend)
+MIXED_STRATEGIES = ("recommend", "recommend-top", "recommend-random")
 
 
 @dataclass(frozen=True, eq=False)

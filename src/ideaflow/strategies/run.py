@@ -29,6 +29,7 @@ from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions, decide
 from ideaflow.strategies.exposure import equity_ratio, exposure_columns, match_exposure
 from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.rebalance import Frame, build_frame
+from ideaflow.strategies.recommend import RECOMMEND_STRATEGIES, recommend_decisions
 
 STRATEGIES: tuple[str, ...] = (
     "isolation",
@@ -41,11 +42,14 @@ STRATEGIES: tuple[str, ...] = (
     "expert",
     "diverse-random",
     "placebo",
+    "recommend",
+    "recommend-top",
+    "recommend-random",
 )
 
 
 # strategies whose evaluators are chosen from the style features of each rebalance
-STYLE_STRATEGIES = ("diverse", "echo", "diverse-random")
+STYLE_STRATEGIES = ("diverse", "echo", "diverse-random", "recommend")
 
 
 def check_name(name: Any) -> str:
@@ -103,6 +107,9 @@ class StrategyRunner:
     def decisions(self, name: str) -> Decisions:
         name = check_name(name)
         if name not in self._decisions:
+            if name in RECOMMEND_STRATEGIES:
+                self._decisions[name] = recommend_decisions(self.frame, name, self.leader_equity)
+                return self._decisions[name]
             diverse = self.decisions("diverse") if name == "placebo" else None
             self._decisions[name] = decide(self.frame, name, self.leader_equity, diverse)
         return self._decisions[name]
@@ -176,6 +183,11 @@ class StrategyRunner:
             "exposure": self.params.exposure,
             "zero_exposure_subjects": int((exposure == 0).sum()),
         }
+        if name in RECOMMEND_STRATEGIES:
+            owner = self.ds.trades.trader[decisions.row]
+            copy = owner != frame.subjects[decisions.subject]
+            counts["copies_generated"] = int((decisions.taken & copy).sum())
+            counts["copies_skipped_bankrupt"] = int((~decisions.taken & copy).sum())
         if name in COPY_STRATEGIES:
             counts["shared_accounts"] = int(decisions.accounts(frame.n_subjects)[1].shape[0])
             counts["copies_generated"] = n_taken
