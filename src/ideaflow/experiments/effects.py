@@ -74,7 +74,11 @@ def comparison_effects(
     rows = []
     cell_keys = ["seed", *settings]
     for keys, part in cells.groupby(cell_keys, sort=False, dropna=False):
-        by = part.set_index("strategy")
+        by = {
+            (str(name), column): float(value)
+            for name, roi, roe in zip(part["strategy"], part["mean_roi"], part["mean_roe"])
+            for column, value in (("mean_roi", roi), ("mean_roe", roe))
+        }
         key_map = dict(zip(cell_keys, keys if isinstance(keys, tuple) else (keys,)))
         for a, b in pairs:
             for metric, column in (("roi", "mean_roi"), ("roe", "mean_roe")):
@@ -84,7 +88,7 @@ def comparison_effects(
                         "strategy_a": a,
                         "strategy_b": b,
                         "metric": metric,
-                        "value": float(by.at[a, column] - by.at[b, column]),
+                        "value": by[(a, column)] - by[(b, column)],
                     }
                 )
     per_seed = pd.DataFrame(

@@ -31,7 +31,7 @@ def _settings(effects: pd.DataFrame) -> list[str]:
     ]
 
 
-def _row_label(row: dict[str, Any], settings: list[str]) -> str:
+def _row_label(row: dict[Any, Any], settings: list[str]) -> str:
     if "strategy_a" in row:
         head = f"{row['strategy_a']} - {row['strategy_b']}"
     else:
