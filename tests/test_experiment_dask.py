@@ -4,21 +4,16 @@ local backend's byte for byte, and each worker loads the dataset once."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from distributed import Client  # the test extra installs dask[distributed]
 
+from dask_cluster import dask_cluster
 from ideaflow.cli import main
 from ideaflow.experiments.cells import datasets_built
 from ideaflow.synth import generate
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 PLATFORM_SPEC = """
 [platform]
@@ -32,76 +27,11 @@ n_boot = 50
 """
 
 
-def _dask_cli() -> list[str]:
-    exe = Path(sys.executable).with_name("dask")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "distributed.cli.dask_spec"]
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A scheduler and two single-threaded workers, each its own process, on 127.0.0.1."""
-    where = tmp_path_factory.mktemp("cluster")
-    address_file = where / "scheduler.json"
-    # the workers import this checkout of ideaflow (the tests' own)
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-    procs = [
-        subprocess.Popen(
-            [
-                *_dask_cli(),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--dashboard-address",
-                "127.0.0.1:0",
-                "--scheduler-file",
-                str(address_file),
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-    ]
-    try:
-        deadline = time.monotonic() + 60
-        while not address_file.exists():
-            assert time.monotonic() < deadline, "the dask scheduler did not start"
-            time.sleep(0.2)
-        for i in range(2):
-            procs.append(
-                subprocess.Popen(
-                    [
-                        *_dask_cli(),
-                        "worker",
-                        "--scheduler-file",
-                        str(address_file),
-                        "--host",
-                        "127.0.0.1",
-                        "--nthreads",
-                        "1",
-                        "--no-nanny",
-                        "--name",
-                        f"w{i}",
-                        "--no-dashboard",
-                    ],
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        with Client(scheduler_file=str(address_file), timeout=60) as client:
-            client.wait_for_workers(2, timeout=120)
-            address = client.scheduler.address
+    with dask_cluster(tmp_path_factory.mktemp("cluster")) as address:
         yield address
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in reversed(procs):
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def _files(out: Path) -> dict[str, bytes]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,8 @@ STRATEGIES: tuple[str, ...] = (
 
 # strategies whose evaluators are chosen from the style features of each rebalance
 STYLE_STRATEGIES = ("diverse", "echo", "diverse-random", "recommend")
+# evaluator sets a `selector` may compute by subject partitions (the costly searches)
+PARTITIONED_STRATEGIES = ("diverse", "echo", "diverse-random")
 
 
 def check_name(name: Any) -> str:
@@ -65,7 +68,15 @@ def check_name(name: Any) -> str:
 class StrategyRunner:
     """Runs strategies on one dataset with one parameter set, sharing the common work."""
 
-    def __init__(self, ds: Dataset, params: StrategyParams | None = None):
+    def __init__(
+        self,
+        ds: Dataset,
+        params: StrategyParams | None = None,
+        selector: Callable[[Frame, str], np.ndarray] | None = None,
+    ):
+        """`selector(frame, name)`: the evaluator sets of the style strategies (diverse,
+        echo, diverse-random) computed elsewhere, e.g. by subject partitions on a Dask
+        cluster (`strategies.partition`); None: computed in this process."""
         if not isinstance(ds, Dataset):
             raise ParameterError(f"ds: expected an ideaflow Dataset; found {type(ds).__name__}")
         self.ds = ds
@@ -79,6 +90,7 @@ class StrategyRunner:
         self._equity: Any = None
         self._decisions: dict[str, Decisions] = {}
         self.timings: dict[str, float] = {}
+        self.selector = selector
 
     @property
     def frame(self) -> Frame:
@@ -111,7 +123,10 @@ class StrategyRunner:
                 self._decisions[name] = recommend_decisions(self.frame, name, self.leader_equity)
                 return self._decisions[name]
             diverse = self.decisions("diverse") if name == "placebo" else None
-            self._decisions[name] = decide(self.frame, name, self.leader_equity, diverse)
+            sets = None
+            if self.selector is not None and name in PARTITIONED_STRATEGIES:
+                sets = self.selector(self.frame, name)
+            self._decisions[name] = decide(self.frame, name, self.leader_equity, diverse, sets)
         return self._decisions[name]
 
     def release(self, name: str, remaining: tuple[str, ...] | list[str] | None = None) -> None:
