@@ -127,10 +127,7 @@ def _dask(
         try:
             # a task carries its cell and the (small) spec; the dataset is built or loaded
             # on the worker and cached there (experiments.cells), once per worker
-            futures = [
-                client.submit(run_cell, spec, cell, key=f"ideaflow-cell-{cell.index}", pure=False)
-                for cell in cells
-            ]
+            futures = [client.submit(run_cell, spec, cell, pure=False) for cell in cells]
             try:
                 for future in as_completed(futures):
                     yield future.result()

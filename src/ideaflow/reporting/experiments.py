@@ -55,19 +55,28 @@ def format_effects(effects: pd.DataFrame) -> str:
     lines = []
     labels = [_row_label(row, settings) for row in effects.to_dict("records")]
     width = max(len("effect"), *(len(label) for label in labels))
-    header = f"{'effect':<{width}} {'metric':>6} {'seeds':>5} {'mean':>9} {'sd':>9} {'95% t-interval':>21} {'>0':>5}"
+    metric_head = f" {'metric':>6}" if metric_col else ""
+    header = (
+        f"{'effect':<{width}}{metric_head} {'seeds':>5} {'mean':>9} {'sd':>9} "
+        f"{'95% t-interval':>21} {'>0':>5}"
+    )
     lines.append(header)
     lines.append("-" * len(header))
     for label, row in zip(labels, effects.to_dict("records")):
-        metric = row[metric_col] if metric_col else ""
+        metric = f" {row[metric_col]:>6}" if metric_col else ""
         ci = (
             f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]"
             if np.isfinite(row["ci_low"])
             else "n/a (1 seed)"
         )
         lines.append(
-            f"{label:<{width}} {metric:>6} {row['n_seeds']:>5d} {row['mean']:>+9.4f} "
+            f"{label:<{width}}{metric} {row['n_seeds']:>5d} {row['mean']:>+9.4f} "
             f"{row['sd']:>9.4f} {ci:>21} {row['share_positive']:>5.0%}"
+        )
+    if not metric_col:
+        lines.append(
+            "roi30: ROI per 30 days; vs_untreated: the same traders in the untreated run; "
+            "vs_control: difference in differences against the control group"
         )
     lines.append(
         "interval: Student t over seeds (mean ± t(0.975, n-1)·sd/√n), each seed one "
