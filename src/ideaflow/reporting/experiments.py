@@ -18,6 +18,11 @@ from ideaflow.reporting.figures import save_figure
 METRIC_LABELS = {
     "roi": "difference in mean ROI (a - b)",
     "roe": "difference in mean return on exposure (a - b)",
+    "roi30_vs_untreated": "ROI per 30 days after the start: treated minus the same traders untreated",
+    "roi30_vs_control": "ROI per 30 days, (after - before): treated minus control",
+    "roi30_vs_pre": "ROI per 30 days of the treated: after minus before",
+    "copies_per_day_change": "ideas copied per day after the start: treated minus untreated run",
+    "source_clusters_change": "style clusters of the sources after the start: treated minus untreated",
 }
 ID_COLUMNS = ("strategy_a", "strategy_b", "metric", "arm", "measure")
 
@@ -31,11 +36,11 @@ def _settings(effects: pd.DataFrame) -> list[str]:
     ]
 
 
-def _row_label(row: dict[Any, Any], settings: list[str]) -> str:
+def _row_label(row: dict[Any, Any], settings: list[str], measure: bool = True) -> str:
     if "strategy_a" in row:
         head = f"{row['strategy_a']} - {row['strategy_b']}"
     else:
-        head = f"{row['arm']}: {row['measure']}"
+        head = f"{row['arm']}: {row['measure']}" if measure else str(row["arm"])
     extra = ", ".join(f"{k}={_fmt(row[k])}" for k in settings)
     return f"{head} ({extra})" if extra else head
 
@@ -92,13 +97,22 @@ def effects_figure(effects: pd.DataFrame, per_seed: pd.DataFrame) -> Figure:
     settings = _settings(effects)
     id_cols = [c for c in ID_COLUMNS if c in effects.columns and c != metric_col]
     n_rows = max(1, int((effects[metric_col] == metrics[0]).sum()))
-    fig = Figure(figsize=(5.5 * len(metrics), 1.0 + 0.42 * n_rows))
-    axes = np.atleast_1d(fig.subplots(1, len(metrics), squeeze=False)[0])
+    # two metrics side by side (a comparison); more (the tuning measures) one under another
+    stacked = len(metrics) > 2
+    shape = (len(metrics), 1) if stacked else (1, len(metrics))
+    height = 0.6 + 0.32 * n_rows
+    fig = Figure(
+        figsize=(7.5, 0.4 + (height + 0.5) * len(metrics))
+        if stacked
+        else (5.5 * len(metrics), 1.0 + 0.42 * n_rows),
+        layout="constrained",
+    )
+    axes = np.asarray(fig.subplots(*shape, squeeze=False)).ravel()
     for ax, metric in zip(axes, metrics):
         part = effects[effects[metric_col] == metric].reset_index(drop=True)
         labels = []
         for y, row in enumerate(part.to_dict("records")):
-            labels.append(_row_label(row, settings))
+            labels.append(_row_label(row, settings, measure=False))
             mask = per_seed[metric_col] == metric
             for col in [*settings, *id_cols]:
                 mask &= per_seed[col] == row[col]
@@ -109,9 +123,13 @@ def effects_figure(effects: pd.DataFrame, per_seed: pd.DataFrame) -> Figure:
             ax.plot([row["mean"]], [y], marker="D", color="#c0392b", ms=6, zorder=4)
         ax.axvline(0.0, color="black", lw=0.8)
         ax.set_yticks(range(len(labels)))
-        ax.set_yticklabels(labels if ax is axes[0] else [""] * len(labels), fontsize=8)
+        shown = stacked or ax is axes[0]
+        ax.set_yticklabels(labels if shown else [""] * len(labels), fontsize=8)
         ax.invert_yaxis()
-        ax.set_xlabel(METRIC_LABELS.get(metric, metric), fontsize=9)
+        if stacked:
+            ax.set_title(METRIC_LABELS.get(metric, str(metric)), fontsize=9, loc="left")
+        else:
+            ax.set_xlabel(METRIC_LABELS.get(metric, str(metric)), fontsize=9)
     fig.suptitle(
         "effects across seeds: dots = seeds, diamond = mean, line = 95% t-interval", fontsize=9
     )
