@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ideaflow.data import Dataset
+from ideaflow.data import DEFAULT_INITIAL_EQUITY, Dataset
 from ideaflow.experiments.spec import Cell, ExperimentSpec
 from ideaflow.io import dataset_from_frames, load_dataset
 from ideaflow.strategies import compare
@@ -46,7 +46,7 @@ def datasets_built() -> list[tuple]:
 def build_dataset(key: tuple) -> Dataset:
     """The dataset a source key names (not cached)."""
     if key[0] == "dataset":
-        equity = key[2] if key[2] is not None else 10_000.0
+        equity = key[2] if key[2] is not None else DEFAULT_INITIAL_EQUITY
         return load_dataset(key[1], initial_equity=equity)
     _, preset, seed, overrides = key
     platform = generate(preset, seed=seed, overrides=dict(overrides))

@@ -211,9 +211,7 @@ class ExperimentSpec:
         return out
 
     def strategy_params(self, cell: Cell) -> StrategyParams:
-        return StrategyParams(seed=cell.seed, initial_equity=self.initial_equity).replace(
-            **cell.params
-        )
+        return StrategyParams(seed=cell.seed).replace(**cell.params)
 
     def to_dict(self) -> dict[str, Any]:
         """The canonical spec (DIR/spec.json): a rerun resumes only with the same one."""
@@ -260,6 +258,11 @@ def parse_spec(data: dict[str, Any], *, base: Path | None = None) -> ExperimentS
         _unknown("platform", platform, PLATFORM_KEYS)
         if "seeds" in data:
             raise _fail("seeds", "with [platform], give the seeds as platform.seeds")
+        if "initial_equity" in data:
+            raise _fail(
+                "initial_equity",
+                "only with `dataset` (a generated platform gives every trader an equity)",
+            )
         preset = platform.get("preset", "small")
         if not isinstance(preset, str) or preset not in PRESETS:
             close = difflib.get_close_matches(str(preset), list(PRESETS), n=1)
@@ -345,7 +348,7 @@ def parse_spec(data: dict[str, Any], *, base: Path | None = None) -> ExperimentS
     params["exposure"] = _axis("comparison.exposure", comparison.get("exposure", "as-logged"))
     for point in itertools.product(*params.values()):
         try:
-            StrategyParams(initial_equity=initial_equity).replace(**dict(zip(params, point)))
+            StrategyParams().replace(**dict(zip(params, point)))
         except ParameterError as exc:
             raise _fail("comparison.params", str(exc)) from None
     block_days = comparison.get("block_days", 10)
