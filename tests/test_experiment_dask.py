@@ -12,7 +12,7 @@ from distributed import Client  # the test extra installs dask[distributed]
 
 from dask_cluster import dask_cluster
 from ideaflow.cli import main
-from ideaflow.experiments.cells import datasets_built
+from ideaflow.experiments.cells import datasets_built, kernel_cache_stats
 from ideaflow.synth import generate
 
 PLATFORM_SPEC = """
@@ -51,6 +51,12 @@ def test_platform_experiment_on_a_real_cluster_equals_local(cluster, tmp_path):
     local, remote = _files(tmp_path / "local"), _files(tmp_path / "dask")
     assert len(local) == 2 * 4 + 4  # cells and subjects of 4 cells, spec, effects x2, png
     assert remote == local
+    # the workers loaded the kernels this process compiled from Numba's on-disk cache
+    with Client(cluster) as client:
+        stats = client.run(kernel_cache_stats)
+    assert len(stats) == 2
+    assert all(s["misses"] == 0 for s in stats.values()), stats
+    assert sum(s["hits"] > 0 for s in stats.values()) >= 1, stats
 
 
 def test_dataset_is_loaded_once_per_worker(cluster, tmp_path):

@@ -9,6 +9,7 @@ it runs on it (nothing large travels with a task).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -41,6 +42,20 @@ def datasets_built() -> list[tuple]:
     """The source keys this process built or loaded, in order (run on every Dask worker
     with `client.run(datasets_built)` to see that each worker built each dataset once)."""
     return list(BUILT)
+
+
+def kernel_cache_stats() -> dict[str, int]:
+    """Numba on-disk cache use of ideaflow's kernels in this process: `hits` (compiled
+    code loaded from the cache) and `misses` (compiled here). Run on Dask workers with
+    `client.run(kernel_cache_stats)` to see that they load the kernels, not compile them."""
+    hits = misses = 0
+    for name in [n for n in list(sys.modules) if n.startswith("ideaflow.kernels.")]:
+        for obj in vars(sys.modules[name]).values():
+            stats = getattr(obj, "stats", None)
+            if stats is not None and hasattr(stats, "cache_hits"):
+                hits += sum(stats.cache_hits.values())
+                misses += sum(stats.cache_misses.values())
+    return {"hits": hits, "misses": misses}
 
 
 def build_dataset(key: tuple) -> Dataset:
