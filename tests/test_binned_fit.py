@@ -142,3 +142,101 @@ def test_two_point_masses_and_equal_count_bins_between_them():
     # the remaining 8 bins with 12 each
     assert n == [60] + [12] * 8 + [30]
     assert fit.table["x_mean"].is_monotonic_increasing
+
+
+# ------------------------------------------------- the exploration study's own procedure
+
+
+def test_study_procedure_hand_worked_on_six_points():
+    # x = 1..6 in 3 equal-count bins {1, 2}, {3, 4}, {5, 6}: bin means 1.5, 3.5, 5.5 and
+    # y means 1, 2, 4. The study fits the bin means on ln(mean x), unweighted.
+    x = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    y = np.array([0.5, 1.5, 1.0, 3.0, 3.5, 4.5])
+    fit = binned_fit(x, y, bins=3, transform="log", procedure="study", n_boot=0)
+    assert fit.table["n"].tolist() == [2, 2, 2]
+    assert fit.table["x_mean"].tolist() == [1.5, 3.5, 5.5]
+    assert fit.table["y_mean"].tolist() == [1.0, 2.0, 4.0]
+    t = np.log([1.5, 3.5, 5.5])
+    ybin = np.array([1.0, 2.0, 4.0])
+    slope = ((t - t.mean()) * (ybin - ybin.mean())).sum() / ((t - t.mean()) ** 2).sum()
+    intercept = ybin.mean() - slope * t.mean()
+    resid = ybin - intercept - slope * t
+    r2 = 1 - (resid**2).sum() / ((ybin - ybin.mean()) ** 2).sum()
+    assert fit.slope == pytest.approx(slope, rel=1e-12)
+    assert fit.coef[0] == pytest.approx(intercept, rel=1e-12)
+    assert fit.r2 == pytest.approx(r2, rel=1e-12)
+    assert fit.df_resid == 1 and fit.fit_on == "bins" and fit.procedure == "study"
+    # today's default on bins uses the mean of ln x (ln 1.5 != (ln 1 + ln 2) / 2), and so
+    # gives a different line
+    default = binned_fit(x, y, bins=3, transform="log", fit_on="bins", n_boot=0)
+    assert abs(default.slope - fit.slope) > 0.01
+
+
+def test_study_procedure_reproduces_slope_intercept_and_r2_computed_by_hand():
+    # 3,359 traders as in the study's per-trader data: gamma log-normal, performance
+    # rising with ln(gamma) plus heavy noise; the reference is computed here step by step
+    rng = np.random.default_rng(2025)
+    n = 3359
+    gamma = np.exp(rng.normal(-1.0, 1.2, n))
+    performance = 0.0206 * np.log(gamma) + 0.01 + rng.standard_t(3, n) * 0.05
+    fit = binned_fit(gamma, 100 * performance, bins=10, procedure="study", n_boot=0)
+
+    # deciles by hand: edges at the 0, 10, ..., 100% quantiles (linear interpolation),
+    # right-closed bins with the minimum in the first one
+    edges = np.quantile(gamma, np.linspace(0, 1, 11))
+    label = np.clip(np.searchsorted(edges, gamma, side="left") - 1, 0, 9)
+    counts = np.bincount(label, minlength=10)
+    assert counts.tolist() == fit.table["n"].tolist()
+    assert set(counts.tolist()) <= {335, 336}
+    mean_g = np.array([gamma[label == b].mean() for b in range(10)])
+    mean_p = np.array([performance[label == b].mean() for b in range(10)])
+    t = np.log(mean_g)
+    y = 100 * mean_p
+    slope = ((t - t.mean()) * (y - y.mean())).sum() / ((t - t.mean()) ** 2).sum()
+    intercept = y.mean() - slope * t.mean()
+    r2 = 1 - ((y - intercept - slope * t) ** 2).sum() / ((y - y.mean()) ** 2).sum()
+
+    assert fit.slope == pytest.approx(slope, rel=1e-10)
+    assert fit.coef[0] == pytest.approx(intercept, rel=1e-10)
+    assert fit.r2 == pytest.approx(r2, rel=1e-10)
+    assert fit.df_resid == 8
+    # the planted slope is 2.06 (in 100 x performance per ln unit); ten bin means of
+    # heavy-tailed data recover it to within a few tenths
+    assert fit.slope == pytest.approx(2.06, abs=0.4)
+
+
+def test_study_procedure_with_exact_bins_recovers_the_line_exactly():
+    # ten point masses of 100 traders each: bin means are the values themselves, so the
+    # line through them is the planted one and R^2 is 1
+    g = np.repeat(np.exp(np.linspace(-3.0, 1.5, 10)), 100)
+    perf = 0.05 + 0.0206 * np.log(g)
+    fit = binned_fit(g, 100 * perf, bins=10, procedure="study", n_boot=0)
+    assert fit.slope == pytest.approx(2.06, rel=1e-9)
+    assert fit.coef[0] == pytest.approx(5.0, rel=1e-9)
+    assert fit.r2 == pytest.approx(1.0, abs=1e-12)
+
+
+def test_study_procedure_needs_a_linear_fit():
+    with pytest.raises(ParameterError, match="fit: procedure 'study' is a linear fit"):
+        binned_fit(np.arange(1.0, 31.0), np.arange(30.0), fit="quadratic", procedure="study")
+    with pytest.raises(ParameterError, match="procedure: expected one of default, study"):
+        binned_fit(np.arange(1.0, 31.0), np.arange(30.0), procedure="paper")
+
+
+def test_hc3_standard_errors_against_a_hand_computed_sandwich():
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0, 1, 400)
+    y = 1.0 + 2.0 * x + rng.normal(0, 0.1 + x, x.size)  # variance grows with x
+    fit = binned_fit(x, y, bins=5, transform="linear", cov_type="HC3", n_boot=0)
+    design = np.column_stack([np.ones_like(x), x])
+    bread = np.linalg.inv(design.T @ design)
+    beta = bread @ design.T @ y
+    resid = y - design @ beta
+    leverage = np.einsum("ij,jk,ik->i", design, bread, design)
+    meat = (design * (resid / (1 - leverage))[:, None] ** 2).T @ design
+    se = np.sqrt(np.diag(bread @ meat @ bread))
+    assert fit.coef == pytest.approx(beta, rel=1e-10)
+    assert fit.stderr == pytest.approx(se, rel=1e-10)
+    assert fit.cov_type == "HC3"
+    classical = binned_fit(x, y, bins=5, transform="linear", n_boot=0)
+    assert classical.stderr[1] != pytest.approx(se[1], rel=0.01)

@@ -37,7 +37,7 @@ def test_generate_reports_bad_usage_with_status_2(tmp_path: Path):
     )
     assert result.exit_code == 2
     assert "unknown synth parameter 'skil'" in result.output
-    assert "did you mean 'skill_scale'" in result.output
+    assert "did you mean 'skill_mean', 'skill_dist', 'skill_scale'?" in result.output
     result = runner.invoke(main, ["generate", "--preset", "huge", "--out", str(tmp_path / "y")])
     assert result.exit_code == 2
     assert "unknown preset 'huge'" in result.output

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from playwright.sync_api import sync_playwright
 
 from ideaflow.cli import main
+from ideaflow.reporting.html import renumber_svg_ids, report_html
 from ideaflow.synth import generate
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -109,6 +110,9 @@ def test_the_same_run_gives_the_same_bytes_and_the_command_writes_elsewhere(
     runs: dict[str, Path], tmp_path: Path
 ) -> None:
     for run in runs.values():
+        # drawn again and again in one process: matplotlib's id hashes may move, the page not
+        pages = {report_html(run) for _ in range(3)}
+        assert len(pages) == 1
         target = tmp_path / f"{run.name}.html"
         result = CliRunner().invoke(main, ["report", str(run), "--out", str(target)])
         assert result.exit_code == 0, result.output
@@ -121,3 +125,16 @@ def test_a_directory_that_is_no_run_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "expected a run directory of backtest, compare or analyze" in result.output
     assert "Traceback" not in result.output
+
+
+def test_svg_ids_are_renumbered_by_first_appearance() -> None:
+    page = (
+        '<svg><clipPath id="p3266ea1cbf"/><path clip-path="url(#p3266ea1cbf)"/>'
+        '<use xlink:href="#m0123456789"/></svg><svg><g clip-path="url(#p3266ea1cbf)"/>'
+        '<path style="stroke: #1f77b4"/></svg>'
+    )
+    assert renumber_svg_ids(page) == (
+        '<svg><clipPath id="svg1"/><path clip-path="url(#svg1)"/>'
+        '<use xlink:href="#svg2"/></svg><svg><g clip-path="url(#svg1)"/>'
+        '<path style="stroke: #1f77b4"/></svg>'
+    )

@@ -105,7 +105,7 @@ def test_garch_kernel_hand_worked():
 
 
 def test_presets_are_valid_and_scaled():
-    assert list(PRESETS) == ["tiny", "small", "medium", "etoro2011"]
+    assert list(PRESETS) == ["tiny", "small", "medium", "etoro2011", "calibrated"]
     etoro = PRESETS["etoro2011"]
     assert etoro.n_traders == 1_600_000
     assert etoro.days == 365

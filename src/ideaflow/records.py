@@ -11,7 +11,9 @@ Kinds:
 - `Book`: one row per replayed position (`trades.parquet`);
 - `AccountMetrics`: one row per account (`accounts.parquet`, keyed by trader id);
 - `DailyPnl`: sparse daily PnL per account (`daily.parquet`);
-- `DecisionRecord`: one row per strategy decision (`decisions.parquet`).
+- `DecisionRecord`: one row per strategy decision (`decisions.parquet`);
+- `ComparisonRow`, `PairedRow`: one row per strategy, and per ordered pair of strategies,
+  of a comparison (`comparison.parquet`, `paired.parquet`).
 """
 
 from __future__ import annotations
@@ -194,3 +196,96 @@ class DecisionRecord(Records):
         np.int32, pa.list_(pa.int64()), encode=TRADER_LIST, doc="evaluators or leaders"
     )
     rebalance_time: np.ndarray = column(np.int64, UTC_NS, encode=TIME)
+
+
+def _f(doc: str = "") -> Any:
+    return column(np.float64, pa.float64(), doc=doc)
+
+
+def _n(doc: str = "") -> Any:
+    return column(np.int64, pa.int64(), doc=doc)
+
+
+def _s(doc: str = "") -> Any:
+    return column(object, pa.large_string(), doc=doc)
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonRow(Records):
+    """One row per strategy of a comparison (`comparison.parquet`); ROI figures are
+    fractions, differences are in ROI (1.0 = 100 points), intervals are 95%."""
+
+    strategy: np.ndarray = _s()
+    exposure: np.ndarray = _s("as-logged or matched")
+    n_subjects: np.ndarray = _n()
+    mean_roi: np.ndarray = _f()
+    median_roi: np.ndarray = _f()
+    total_roi: np.ndarray = _f("sum of PnL / sum of initial equity")
+    total_pnl: np.ndarray = _f()
+    mean_sharpe: np.ndarray = _f("over subjects with a defined Sharpe")
+    mean_max_drawdown: np.ndarray = _f()
+    hit_rate: np.ndarray = _f("share of subjects with ROI > 0")
+    rejection_rate: np.ndarray = _f("share of decisions not taken")
+    n_positions: np.ndarray = _n()
+    mean_exposure: np.ndarray = _f("mean gross exposure per subject")
+    n_zero_exposure: np.ndarray = _n()
+    mean_roe: np.ndarray = _f("mean return on exposure")
+    mean_roe_ci_low: np.ndarray = _f()
+    mean_roe_ci_high: np.ndarray = _f()
+    uplift_vs_isolation_pct: np.ndarray = _f("NaN unless the base is clearly away from 0")
+    beat_isolation_share: np.ndarray = _f()
+    uplift_vs_herd_pct: np.ndarray = _f()
+    beat_herd_share: np.ndarray = _f()
+    uplift_vs_diverse_pct: np.ndarray = _f()
+    beat_diverse_share: np.ndarray = _f()
+    roi_diff_vs_isolation: np.ndarray = _f("paired difference in mean ROI")
+    roi_diff_vs_isolation_ci_low: np.ndarray = _f()
+    roi_diff_vs_isolation_ci_high: np.ndarray = _f()
+    p_holm_roi_vs_isolation: np.ndarray = _f()
+    roe_diff_vs_isolation: np.ndarray = _f("paired difference in mean ROE")
+    roe_diff_vs_isolation_ci_low: np.ndarray = _f()
+    roe_diff_vs_isolation_ci_high: np.ndarray = _f()
+    p_holm_roe_vs_isolation: np.ndarray = _f()
+    roi_diff_vs_diverse: np.ndarray = _f()
+    roi_diff_vs_diverse_ci_low: np.ndarray = _f()
+    roi_diff_vs_diverse_ci_high: np.ndarray = _f()
+    p_holm_roi_vs_diverse: np.ndarray = _f()
+    roe_diff_vs_diverse: np.ndarray = _f()
+    roe_diff_vs_diverse_ci_low: np.ndarray = _f()
+    roe_diff_vs_diverse_ci_high: np.ndarray = _f()
+    p_holm_roe_vs_diverse: np.ndarray = _f()
+    mean_roi_ci_low: np.ndarray = _f("moving-block bootstrap over time")
+    mean_roi_ci_high: np.ndarray = _f()
+    ci_method: np.ndarray = _s()
+    mean_roi_ci_low_per_subject: np.ndarray = _f("bootstrap over subjects")
+    mean_roi_ci_high_per_subject: np.ndarray = _f()
+
+
+@dataclass(frozen=True, eq=False)
+class PairedRow(Records):
+    """One row per ordered pair of strategies (`paired.parquet`): a minus b."""
+
+    strategy_a: np.ndarray = _s()
+    strategy_b: np.ndarray = _s()
+    exposure: np.ndarray = _s()
+    n_subjects: np.ndarray = _n()
+    mean_roi_a: np.ndarray = _f()
+    mean_roi_b: np.ndarray = _f()
+    mean_diff: np.ndarray = _f()
+    ci_low: np.ndarray = _f()
+    ci_high: np.ndarray = _f()
+    ci_method: np.ndarray = _s()
+    ci_low_per_subject: np.ndarray = _f()
+    ci_high_per_subject: np.ndarray = _f()
+    p_value: np.ndarray = _f()
+    p_holm: np.ndarray = _f()
+    median_diff: np.ndarray = _f()
+    a_beat_b_share: np.ndarray = _f()
+    uplift_pct: np.ndarray = _f()
+    mean_roe_a: np.ndarray = _f()
+    mean_roe_b: np.ndarray = _f()
+    roe_diff: np.ndarray = _f()
+    roe_ci_low: np.ndarray = _f()
+    roe_ci_high: np.ndarray = _f()
+    roe_p_value: np.ndarray = _f()
+    roe_p_holm: np.ndarray = _f()

@@ -26,7 +26,14 @@ from ideaflow.analytics.exploration import exploration_columns, exploration_find
 from ideaflow.analytics.fit import BINNINGS
 from ideaflow.analytics.ideaflow_metrics import matched_trades
 from ideaflow.analytics.inverted_u import inverted_u_finding, social_vs_single
+from ideaflow.analytics.nulls import (
+    NULLS,
+    idea_flow_null,
+    inverted_u_tests,
+    social_vs_single_by_root,
+)
 from ideaflow.analytics.popularity import popularity_panel, popularity_performance
+from ideaflow.analytics.tails import power_law_tail
 from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
 from ideaflow.io.write import json_ready, write_json_atomic, write_parquet_atomic
@@ -52,6 +59,9 @@ class AnalysisParams:
     n_boot: int = 1000
     max_boot_sample: int = DEFAULT_MAX_SAMPLE
     seed: int = 0
+    null: str = "shift"
+    n_null: int = 20
+    n_perm: int = 1000
 
     def check(self) -> None:
         def positive(name: str, value: float, minimum: float, integer: bool) -> None:
@@ -75,6 +85,10 @@ class AnalysisParams:
         positive("n_boot", self.n_boot, 0, True)
         positive("max_boot_sample", self.max_boot_sample, 10, True)
         positive("seed", self.seed, 0, True)
+        positive("n_null", self.n_null, 1, True)
+        positive("n_perm", self.n_perm, 0, True)
+        if self.null not in NULLS:
+            raise ParameterError(f"null: expected one of {', '.join(NULLS)}; found {self.null!r}")
         if self.binning not in BINNINGS:
             raise ParameterError(
                 f"binning: expected one of {', '.join(BINNINGS)}; found {self.binning!r}"
@@ -117,6 +131,7 @@ class AnalysisResult:
 STAGES = [
     "replay",
     "idea_flow",
+    "idea_flow_null",
     "styles",
     "diversity",
     "echo",
@@ -169,6 +184,10 @@ def _analyze(ds: Dataset, p: AnalysisParams, stages: Stages) -> AnalysisResult:
         with np.errstate(divide="ignore", invalid="ignore"):
             flow = np.where(n_trades > 0, hits / np.maximum(n_trades, 1), np.nan)
             social_share = np.where(n_trades > 0, n_social / np.maximum(n_trades, 1), np.nan)
+    with stages.stage("idea_flow_null"):
+        flow_null = idea_flow_null(
+            ds, window_hours=p.window_hours, null=p.null, n_null=p.n_null, seed=p.seed + 400
+        )
     with stages.stage("styles"):
         labels = style_labels(ds, n_clusters=p.n_clusters, seed=p.seed, book=led.book)
     with stages.stage("diversity"):
@@ -218,6 +237,7 @@ def _analyze(ds: Dataset, p: AnalysisParams, stages: Stages) -> AnalysisResult:
     )
     with stages.stage("findings"):
         findings = _findings(ds, p, led, traders, panel)
+        findings["idea_flow_null"] = flow_null
     return AnalysisResult(traders, findings, p, dict(stages.timings), panel)
 
 
@@ -229,9 +249,26 @@ def _findings(ds, p: AnalysisParams, led, traders: pd.DataFrame, panel) -> dict[
     inverted, _ = inverted_u_finding(
         flow, roi, bins=p.bins, binning=p.binning, seed=p.seed + 300, **common
     )
+    inverted["robust"] = inverted_u_tests(
+        flow, roi, bins=p.bins, binning=p.binning, n_perm=p.n_perm, seed=p.seed + 500, **common
+    )
+    book = led.book
+    by_root = social_vs_single_by_root(
+        led.ret,
+        led.is_copy,
+        led.closed,
+        np.asarray(book.trade_id),
+        np.asarray(book.root_trade_id),
+        seed=p.seed + 600,
+        **common,
+    )
     notes = []
     if traders["style_cluster"].max() < 0:
         notes.append("cluster entropy unavailable (ideaflow.styles missing or too few traders)")
+    notes.append(
+        "social vs single: 'by_root' resamples root trades (an original and its copies); the "
+        "trade-level intervals beside it treat copies as independent and are too narrow"
+    )
     notes.append(
         "intervals: seeded bootstrap resampling trades (social vs single) or traders "
         f"(everything else), {p.n_boot} replicates; samples larger than "
@@ -249,9 +286,10 @@ def _findings(ds, p: AnalysisParams, led, traders: pd.DataFrame, panel) -> dict[
             "quarantined": dict(ds.meta.get("quarantined", {})),
         },
         "params": {k: getattr(p, k) for k in AnalysisParams.__dataclass_fields__},
-        "social_vs_single": social_vs_single(
-            led.ret, led.is_copy, led.closed, seed=p.seed, **common
-        ),
+        "social_vs_single": {
+            **social_vs_single(led.ret, led.is_copy, led.closed, seed=p.seed, **common),
+            "by_root": by_root,
+        },
         "popularity_vs_performance": popularity_performance(
             panel, min_periods=p.min_periods, seed=p.seed + 100, **common
         ),
@@ -259,12 +297,12 @@ def _findings(ds, p: AnalysisParams, led, traders: pd.DataFrame, panel) -> dict[
             traders["exploration_rate"].to_numpy(), roi, bins=p.bins, seed=p.seed + 200, **common
         ),
         "inverted_u": inverted,
-        "network": _network_summary(traders),
+        "network": _network_summary(traders, n_boot=min(p.n_boot, 200), seed=p.seed + 700),
         "notes": notes,
     }
 
 
-def _network_summary(traders: pd.DataFrame) -> dict[str, Any]:
+def _network_summary(traders: pd.DataFrame, *, n_boot: int, seed: int) -> dict[str, Any]:
     """Medians and means of the per-trader network metrics, and the diverse-vs-echo gap."""
     out: dict[str, Any] = {}
     for col in (
@@ -296,22 +334,21 @@ def _network_summary(traders: pd.DataFrame) -> dict[str, Any]:
         out["diverse_vs_echo_method"] = (
             "mean ROI of the top third by source diversity minus the bottom third"
         )
-    out["in_degree"] = _degree_distribution(traders["n_followers"].to_numpy())
+    out["in_degree"] = _degree_distribution(
+        traders["n_followers"].to_numpy(), n_boot=n_boot, seed=seed
+    )
     return out
 
 
-def _degree_distribution(deg: np.ndarray) -> dict[str, Any]:
-    """Counts per in-degree (>= 1) and a log-log least-squares tail exponent."""
+def _degree_distribution(deg: np.ndarray, *, n_boot: int, seed: int) -> dict[str, Any]:
+    """Counts per in-degree (>= 1) and the tail exponent by maximum likelihood."""
     counts_all = np.bincount(deg[deg > 0])
     values = np.flatnonzero(counts_all)
     counts = counts_all[values]
-    out: dict[str, Any] = {
+    return {
         "degree": values.astype(int).tolist(),
         "count": counts.astype(int).tolist(),
         "n_with_followers": int(counts.sum()),
         "max": int(values.max()) if values.size else 0,
+        "tail": power_law_tail(deg, n_boot=n_boot, seed=seed),
     }
-    if values.size >= 3:
-        slope = np.polyfit(np.log(values), np.log(counts), 1)[0]
-        out["loglog_slope"] = float(slope)
-    return out

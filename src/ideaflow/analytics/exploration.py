@@ -22,6 +22,7 @@ import numpy as np
 
 from ideaflow.analytics._bootstrap import DEFAULT_MAX_SAMPLE, DEFAULT_N_BOOT, mean_median_interval
 from ideaflow.analytics.fit import binned_fit
+from ideaflow.analytics.published import cite
 from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
 
 NS_PER_MONTH = 30.4375 * NS_PER_DAY
@@ -94,7 +95,7 @@ def exploration_finding(
     ok = np.isfinite(rate) & np.isfinite(roi)
     out: dict[str, Any] = {
         "n_traders": int(ok.sum()),
-        "published": {"slope_bps_per_log_unit": 2.06, "source": "Joseph et al. 2025"},
+        "published": {"slope_x100_per_log_unit": 2.06, **cite("exploration_slope")},
         "method": (
             "rate = (follow starts + ends) per month active, traders who ever followed; "
             "OLS of ROI on ln(rate) over traders with rate > 0 (quantile bins for the "
@@ -124,6 +125,27 @@ def exploration_finding(
         out["slope_bps"] = fit.slope * 1e4
         out["slope_p"] = float(fit.pvalues[1])
         out["r2"] = fit.r2
+    # the study's own procedure (deciles, ln of bin mean rate, unweighted line of
+    # 100 x mean ROI over the bins): the number to set beside the published slope
+    try:
+        study = binned_fit(
+            rate[positive], 100.0 * roi[positive], bins=bins, procedure="study", n_boot=0
+        )
+    except ValueError as exc:
+        out["study_error"] = str(exc)
+        study = None
+    if study is not None:
+        out["study"] = {
+            "slope": study.slope,
+            "intercept": float(study.coef[0]),
+            "r2": study.r2,
+            "n_bins": int(len(study.table)),
+            "n": study.n,
+            "method": (
+                "binned_fit(rate, 100 * roi, procedure='study'): equal-count bins of the "
+                "rate, unweighted least squares of 100 x mean ROI on ln(mean rate) over bins"
+            ),
+        }
     idx = np.flatnonzero(ok)
     order = idx[np.lexsort((idx, rate[idx]))]
     third = order.shape[0] // 3

@@ -12,20 +12,33 @@ to data they bring from elsewhere (the inverted U and the exploration slope use 
   values always in one bin. Bins are numbered in the order of their mean x; empty bins are
   dropped, so fewer than `bins` may come back. `binning="uniform"` uses equal-width bins
   of the transformed x.
-- The fit is ordinary least squares of y on [1, t, t^2] (t = transformed x; the t^2 term
-  only for `fit="quadratic"`), on the individual points (`fit_on="points"`, default) or on
-  the bin means weighted by bin size (`fit_on="bins"`). Standard errors are the classical
-  OLS ones, p-values two-sided from Student's t with n - p degrees of freedom.
+- The fit is least squares (statsmodels) of y on [1, t, t^2] (t = transformed x; the t^2
+  term only for `fit="quadratic"`), on the individual points (`fit_on="points"`, default)
+  or on the bin means weighted by bin size (`fit_on="bins"`). Standard errors are the
+  classical OLS ones (`cov_type="nonrobust"`, default) or heteroskedasticity-robust
+  (`cov_type="HC3"`); p-values two-sided from Student's t with n - p degrees of freedom.
 - Each bin's mean comes with a seeded bootstrap 95% interval.
+
+`procedure="study"` is the exploration study's exact procedure (Joseph, Riedl, Pentland
+& Moro 2025, arXiv:2507.01817, the binned exploration-vs-performance figure): equal-count
+bins of x as `pandas.qcut(x, bins)` draws them (quantile edges, right-closed; duplicate
+edges merged), each bin summarised by its mean x and mean y, and an *unweighted* least
+squares line of the bin mean y on the transform of the bin mean x (ln(mean x), not the
+mean of ln x) over the bins; R^2 is then the R^2 of that line over the bins. It is a
+linear fit on bins by construction (`fit_on` and `binning` are ignored; `fit` must be
+"linear").
+To reproduce the published figure, pass y = 100 x performance.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import statsmodels.api as sm
 from scipy import stats as sps
 
 from ideaflow.analytics._bootstrap import DEFAULT_MAX_SAMPLE, bootstrap_interval
@@ -36,6 +49,8 @@ TRANSFORMS = ("log", "linear")
 FITS = ("linear", "quadratic")
 BINNINGS = ("quantile", "uniform")
 FIT_ON = ("points", "bins")
+PROCEDURES = ("default", "study")
+COV_TYPES = ("nonrobust", "HC3")
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,6 +61,8 @@ class BinnedFit:
     transformed x), y_mean, y_lo, y_hi (bootstrap interval of the mean), y_median.
     `coef`, `stderr`, `tvalues`, `pvalues` are ordered (intercept, slope[, curvature]) in
     the transformed x. `bin_of_point` is the bin of each kept point (-1 for dropped ones).
+    `procedure` is "default" or "study" (see the module docstring); `cov_type` the kind of
+    standard errors.
     """
 
     table: pd.DataFrame
@@ -62,6 +79,8 @@ class BinnedFit:
     df_resid: int
     t_range: tuple[float, float]
     bin_of_point: np.ndarray = field(repr=False)
+    procedure: str = "default"
+    cov_type: str = "nonrobust"
 
     @property
     def slope(self) -> float:
@@ -97,6 +116,8 @@ class BinnedFit:
             "transform": self.transform,
             "fit": self.fit,
             "fit_on": self.fit_on,
+            "procedure": self.procedure,
+            "cov_type": self.cov_type,
             "n": self.n,
             "n_dropped": self.n_dropped,
             "r2": self.r2,
@@ -165,32 +186,44 @@ def _assign_bins(t: np.ndarray, bins: int, binning: str) -> np.ndarray:
     return dense[raw]
 
 
-def ols(design: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> dict[str, Any]:
-    """Weighted least squares with classical standard errors and t-test p-values."""
+def ols(
+    design: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+    cov_type: str = "nonrobust",
+) -> dict[str, Any]:
+    """(Weighted) least squares by statsmodels, with classical or HC3 standard errors and
+    two-sided Student-t p-values on n - p degrees of freedom."""
     n, p = design.shape
-    if weights is None:
-        weights = np.ones(n)
-    sw = np.sqrt(weights)
-    xw = design * sw[:, None]
-    yw = y * sw
-    coef, *_ = np.linalg.lstsq(xw, yw, rcond=None)
-    resid = yw - xw @ coef
-    rss = float(resid @ resid)
-    ybar = float(np.sum(weights * y) / np.sum(weights))
-    tss = float(np.sum(weights * (y - ybar) ** 2))
-    df = int(round(float(np.sum(weights)))) - p
-    r2 = 1.0 - rss / tss if tss > 0 else float("nan")
-    if df > 0:
-        sigma2 = rss / df
-        cov = sigma2 * np.linalg.pinv(xw.T @ xw)
-        se = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            tv = np.where(se > 0, coef / se, np.nan)
-        pv = 2.0 * sps.t.sf(np.abs(tv), df)
-    else:
-        se = np.full(p, np.nan)
-        tv = np.full(p, np.nan)
-        pv = np.full(p, np.nan)
+    model = sm.OLS(y, design) if weights is None else sm.WLS(y, design, weights=weights)
+    df = n - p
+    with warnings.catch_warnings():
+        # a degenerate design (one distinct x, a tiny log) is solved by the pseudo-inverse,
+        # as numpy's lstsq would: statsmodels' notices about it are not the user's concern
+        warnings.simplefilter("ignore")
+        return _ols_fit(model, p, df, cov_type)
+
+
+def _ols_fit(model: Any, p: int, df: int, cov_type: str) -> dict[str, Any]:
+    if df <= 0:
+        res = model.fit()
+        nan = np.full(p, np.nan)
+        return {
+            "coef": np.asarray(res.params, dtype=np.float64),
+            "stderr": nan,
+            "tvalues": nan.copy(),
+            "pvalues": nan.copy(),
+            "r2": float("nan"),
+            "df": df,
+        }
+    with np.errstate(divide="ignore", invalid="ignore"):
+        res = model.fit(cov_type=cov_type, use_t=True)
+        se = np.asarray(res.bse, dtype=np.float64)
+        coef = np.asarray(res.params, dtype=np.float64)
+        tv = np.where(se > 0, coef / np.where(se > 0, se, 1.0), np.nan)
+    pv = 2.0 * sps.t.sf(np.abs(tv), df)
+    centered_tss = float(res.centered_tss)
+    r2 = float(res.rsquared) if centered_tss > 0 else float("nan")
     return {"coef": coef, "stderr": se, "tvalues": tv, "pvalues": pv, "r2": r2, "df": df}
 
 
@@ -206,6 +239,8 @@ def binned_fit(
     n_boot: int = 1000,
     seed: int = 0,
     max_sample: int = DEFAULT_MAX_SAMPLE,
+    procedure: str = "default",
+    cov_type: str = "nonrobust",
 ) -> BinnedFit:
     """Bin y by x and fit y on transformed x (see the module docstring for the method).
 
@@ -219,6 +254,14 @@ def binned_fit(
     fit = _check_choice("fit", fit, FITS)
     binning = _check_choice("binning", binning, BINNINGS)
     fit_on = _check_choice("fit_on", fit_on, FIT_ON)
+    procedure = _check_choice("procedure", procedure, PROCEDURES)
+    cov_type = _check_choice("cov_type", cov_type, COV_TYPES)
+    if procedure == "study":
+        if fit != "linear":
+            raise ParameterError(
+                f"fit: procedure 'study' is a linear fit on bin means; found fit={fit!r}"
+            )
+        fit_on = "bins"
     if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 1:
         raise ParameterError(f"bins: expected an integer >= 1; found {bins!r}")
     x = np.asarray(x, dtype=np.float64).ravel()
@@ -240,7 +283,10 @@ def binned_fit(
     xk = x[keep]
     yk = y[keep]
     t = np.log(xk) if transform == "log" else xk
-    labels = _assign_bins(t, int(bins), binning)
+    if procedure == "study":
+        labels = _qcut_bins(xk, int(bins))
+    else:
+        labels = _assign_bins(t, int(bins), binning)
     n_bins = int(labels.max()) + 1
 
     counts = np.bincount(labels, minlength=n_bins)
@@ -277,13 +323,19 @@ def binned_fit(
                 f"fit_on: a {fit} fit on bin means needs at least {n_params + 1} non-empty "
                 f"bins; found {n_bins}"
             )
-        tt = table["t_mean"].to_numpy()
         yy = table["y_mean"].to_numpy()
-        # bins are the observations (weighted by size, normalised so that the degrees of
-        # freedom are n_bins - p)
-        ww = counts / counts.mean()
+        if procedure == "study":
+            # the study: x of a bin = the transform of its mean x; every bin counts once
+            x_mean = table["x_mean"].to_numpy()
+            tt = np.log(x_mean) if transform == "log" else x_mean
+            ww = None
+        else:
+            tt = table["t_mean"].to_numpy()
+            # bins are the observations (weighted by size, normalised so that the degrees
+            # of freedom are n_bins - p)
+            ww = counts / counts.mean()
     design = np.column_stack([np.ones_like(tt), tt] + ([tt * tt] if fit == "quadratic" else []))
-    res = ols(design, yy, ww)
+    res = ols(design, yy, ww, cov_type=cov_type)
     bin_of_point = np.full(x.shape[0], -1, dtype=np.int64)
     bin_of_point[keep] = labels
     return BinnedFit(
@@ -301,7 +353,20 @@ def binned_fit(
         df_resid=int(res["df"]),
         t_range=(float(t.min()), float(t.max())),
         bin_of_point=bin_of_point,
+        procedure=procedure,
+        cov_type=cov_type,
     )
+
+
+def _qcut_bins(x: np.ndarray, bins: int) -> np.ndarray:
+    """Equal-count bins as `pandas.qcut(x, bins)` draws them, numbered 0..k-1 by x."""
+    if np.all(x == x[0]):
+        # one value: a single bin (qcut would leave it unlabelled)
+        return np.zeros(x.shape[0], dtype=np.int64)
+    codes = np.asarray(pd.qcut(x, bins, labels=False, duplicates="drop"), dtype=np.int64)
+    # merged (duplicate) edges leave gaps in the numbering: close them
+    _, dense = np.unique(codes, return_inverse=True)
+    return dense.astype(np.int64)
 
 
 def _group_reduce(

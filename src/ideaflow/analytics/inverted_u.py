@@ -28,6 +28,7 @@ from ideaflow.analytics._bootstrap import (
     mean_median_interval,
 )
 from ideaflow.analytics.fit import BinnedFit, binned_fit
+from ideaflow.analytics.published import cite
 
 
 def _uplifts(best: float, other: float) -> tuple[float, float]:
@@ -48,7 +49,7 @@ def inverted_u_finding(
 ) -> tuple[dict[str, Any], BinnedFit | None]:
     """The inverted-U finding and its BinnedFit (None when there are too few traders)."""
     out: dict[str, Any] = {
-        "published": {"uplift_pct": 30.0, "source": "Pentland 2013 (Beyond the Echo Chamber)"},
+        "published": {"uplift_pct": 30.0, **cite("idea_flow_uplift_pct")},
         "method": (
             f"traders binned by idea flow ({binning} bins); mean ROI per bin with trader "
             "bootstrap intervals; OLS of ROI on flow and flow^2 over traders; "
@@ -139,7 +140,7 @@ def social_vs_single(
         "median_difference": social["median"] - single["median"],
         "published": {
             "claim": "social trades outperform single trades on average",
-            "source": "Pan, Altshuler & Pentland 2012",
+            **cite("social_vs_single"),
         },
         "method": (
             "return = pnl / amount of closed positions in the actual replay; social = has a "

@@ -37,6 +37,7 @@ from ideaflow.analytics._bootstrap import (
     mean_median_interval,
 )
 from ideaflow.analytics._graph import unique_inverse
+from ideaflow.analytics.published import cite
 from ideaflow.data import NS_PER_DAY, Dataset
 from ideaflow.kernels.analytics import active_count_nb
 
@@ -240,7 +241,7 @@ def popularity_performance(
             "q75": float(quartiles[1]),
             "min_periods": int(min_periods),
         },
-        "published": {"per_trader_mean": 0.11, "source": "Joseph et al. 2025"},
+        "published": {"per_trader_mean": 0.11, **cite("popularity_per_trader_corr")},
         "method": (
             "follower count at each period end vs ROI of positions closed in the trailing "
             "(or next) period over equity at its start; Spearman pooled over (trader, "

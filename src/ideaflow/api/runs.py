@@ -14,9 +14,11 @@ from typing import Any
 
 from ideaflow.analytics import AnalysisResult
 from ideaflow.analytics import analyze as _analyze
+from ideaflow.analytics.facts import FactsResult
 from ideaflow.data import Dataset
 from ideaflow.reporting.analysis import analysis_figures
 from ideaflow.reporting.comparison import comparison_figures, format_comparison
+from ideaflow.reporting.facts import facts_figures, facts_table
 from ideaflow.reporting.figures import backtest_figures
 from ideaflow.reporting.findings import findings_table
 from ideaflow.reporting.text import format_backtest
@@ -24,7 +26,7 @@ from ideaflow.results import BacktestResult
 from ideaflow.strategies import ComparisonResult, StrategyParams
 from ideaflow.strategies import compare as _compare
 
-Result = BacktestResult | ComparisonResult | AnalysisResult
+Result = BacktestResult | ComparisonResult | AnalysisResult | FactsResult
 
 
 def compare(
@@ -61,6 +63,8 @@ def save(result: Result, out_dir: str | Path, *, plots: bool = True) -> Path:
     if isinstance(result, AnalysisResult):
         result.write(out_dir, figures=analysis_figures if plots else None)
         return Path(out_dir)
+    if isinstance(result, FactsResult):
+        return result.write(out_dir, figures=facts_figures if plots else None)
     raise TypeError(f"result: expected a backtest, comparison or analysis; found {type(result)}")
 
 
@@ -72,4 +76,6 @@ def text(result: Result, *, top: int = 5) -> str:
         return format_comparison(result.comparison)
     if isinstance(result, AnalysisResult):
         return findings_table(result.findings)
+    if isinstance(result, FactsResult):
+        return facts_table(result.facts)
     raise TypeError(f"result: expected a backtest, comparison or analysis; found {type(result)}")

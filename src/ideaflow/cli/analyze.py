@@ -51,6 +51,23 @@ from ideaflow.cli.options import (
     help="Period of the popularity-vs-performance panel.",
 )
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap replicates.")
+@click.option(
+    "--null",
+    type=click.Choice(["shift", "shuffle"]),
+    default="shift",
+    show_default=True,
+    help="Chance baseline of idea flow: time-shifted leader trades or shuffled leaders.",
+)
+@click.option(
+    "--n-null", type=int, default=20, show_default=True, help="Replicates of the idea-flow null."
+)
+@click.option(
+    "--n-perm",
+    type=int,
+    default=1000,
+    show_default=True,
+    help="Permutations of the selection-aware best-bin test.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstraps.")
 @input_options(default_equity=10_000.0)
 @report_option

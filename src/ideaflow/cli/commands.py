@@ -9,6 +9,7 @@ from ideaflow.cli.backtest import backtest_command
 from ideaflow.cli.bench import bench_command
 from ideaflow.cli.compare import COMMANDS as COMPARE_COMMANDS
 from ideaflow.cli.experiment import experiment_command
+from ideaflow.cli.facts import facts_command
 from ideaflow.cli.generate import demo_command, generate_command
 from ideaflow.cli.report import report_command
 from ideaflow.cli.validate import validate_command
@@ -18,4 +19,4 @@ ALL.extend([validate_command])
 ALL.extend(COMPARE_COMMANDS)
 ALL.append(experiment_command)
 ALL.extend([generate_command, demo_command])
-ALL.extend([analyze_command, report_command])
+ALL.extend([analyze_command, facts_command, report_command])

@@ -22,7 +22,7 @@ def _progress_default(flag: bool | None) -> bool:
     "--preset",
     default="small",
     show_default=True,
-    help="tiny, small, medium or etoro2011 (see datasets/README.md).",
+    help="tiny, small, medium, etoro2011 or calibrated (see datasets/README.md).",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed.")
 @click.option(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ideaflow.analytics.published import printed, references
+
 
 def _num(value: Any, digits: int = 4) -> str:
     if value is None:
@@ -34,7 +36,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                     _num(d["mean"]),
                     _ci(d["mean_lo"], d["mean_hi"]),
                     str(d["n"]),
-                    "social > single",
+                    printed("social_vs_single") if key == "social" else "",
                 )
             )
             rows.append(
@@ -46,6 +48,56 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                     "",
                 )
             )
+    root = sv.get("by_root")
+    if root:
+        d = root["mean_difference"]
+        rows.append(
+            (
+                "social - single mean return (root bootstrap)",
+                _num(d["value"]),
+                _ci(d["lo"], d["hi"]),
+                f"{root['n_roots']} roots",
+                "",
+            )
+        )
+    nf = findings.get("idea_flow_null", {})
+    if "observed_original_share" in nf:
+        rows.append(
+            (
+                "copy share of trades",
+                _num(nf["copy_share"]),
+                "-",
+                str(nf["n_trades"]),
+                "",
+            )
+        )
+        rows.append(
+            (
+                "original trades echoing a leader: observed",
+                _num(nf["observed_original_share"]),
+                "-",
+                str(nf["n_queried"]),
+                "",
+            )
+        )
+        rows.append(
+            (
+                f"  chance baseline ({nf['null']}, {nf['n_null']} replicates)",
+                _num(nf["null_original_share"]),
+                _ci(nf["null_lo"], nf["null_hi"]),
+                "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "  excess idea flow over chance",
+                _num(nf["excess"]),
+                _ci(nf["excess_lo"], nf["excess_hi"]),
+                f"p={_num(nf['p_value'], 3)}",
+                "",
+            )
+        )
     pp = findings.get("popularity_vs_performance", {})
     for key, label in (
         ("spearman_trailing", "followers vs trailing ROI (Spearman)"),
@@ -62,7 +114,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                 _num(d["mean"]),
                 _ci(d["mean_lo"], d["mean_hi"]),
                 str(d["n"]),
-                "0.11",
+                printed("popularity_per_trader_corr"),
             )
         )
         rows.append(
@@ -82,10 +134,21 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
                 _num(ex["slope_bps"]),
                 _ci(ex["slope_lo"] * 1e4, ex["slope_hi"] * 1e4),
                 str(ex["fit"]["n"]),
-                "2.06 bps",
+                "",
             )
         )
         rows.append(("  R^2 (p of slope)", _num(ex["r2"]), f"p={_num(ex['slope_p'], 3)}", "", ""))
+    st = ex.get("study")
+    if st:
+        rows.append(
+            (
+                "100 x ROI per ln(rate), study procedure (10 bins)",
+                _num(st["slope"]),
+                f"R^2={_num(st['r2'], 3)}",
+                str(st["n"]),
+                printed("exploration_slope"),
+            )
+        )
     for key, label in (
         ("explorers", "explorers (top third): mean ROI"),
         ("static", "static (bottom third): mean ROI"),
@@ -123,13 +186,48 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         )
         low = "isolated (flow 0) bin" if iu.get("lowest_bin_is_isolated") else "lowest-flow bin"
         for key, label, pub in (
-            ("uplift_vs_lowest_pct", f"best bin vs {low}, %", "+30%"),
+            ("uplift_vs_lowest_pct", f"best bin vs {low}, %", printed("idea_flow_uplift_pct")),
             ("uplift_vs_lowest_pts", f"best bin vs {low}, ROI points", ""),
-            ("uplift_vs_highest_pct", "best bin vs highest-flow bin, %", "+30%"),
+            (
+                "uplift_vs_highest_pct",
+                "best bin vs highest-flow bin, %",
+                printed("idea_flow_uplift_pct"),
+            ),
             ("uplift_vs_highest_pts", "best bin vs highest-flow bin, ROI points", ""),
         ):
             d = iu[key]
             rows.append((label, _num(d["value"]), _ci(d["lo"], d["hi"]), "", pub))
+    rb = iu.get("robust", {})
+    if "curvature_p_hc3" in rb:
+        rows.append(
+            (
+                "inverted U: curvature, HC3 p-value",
+                _num(rb["curvature"]),
+                f"p={_num(rb['curvature_p_hc3'], 3)}",
+                str(rb["n_traders"]),
+                "< 0",
+            )
+        )
+        lm = rb["lind_mehlum"]
+        rows.append(
+            (
+                "inverted U: Lind-Mehlum U test (HC3)",
+                _num(lm["t"]),
+                f"p={_num(lm['p_value'], 3)}",
+                "",
+                "",
+            )
+        )
+        d = rb["best_minus_lowest_pts"]
+        rows.append(
+            (
+                "best bin - lowest bin, ROI points (selection-aware)",
+                _num(d["value"]),
+                _ci(d["lo"], d["hi"]),
+                f"p={_num(d['p_value_selection_aware'], 3)}",
+                "",
+            )
+        )
     net = findings.get("network", {})
     if "diverse_minus_echo" in net:
         rows.append(
@@ -144,6 +242,15 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
     return rows
 
 
+# the published figures the findings table sets beside its values
+CITED = [
+    "social_vs_single",
+    "popularity_per_trader_corr",
+    "exploration_slope",
+    "idea_flow_uplift_pct",
+]
+
+
 def findings_table(findings: dict[str, Any]) -> str:
     """The findings as an aligned text table."""
     header = ("finding", "value", "95% interval", "n", "published")
@@ -154,6 +261,8 @@ def findings_table(findings: dict[str, Any]) -> str:
         lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
+    lines.append("")
+    lines.extend(references(CITED))
     ds = findings.get("dataset", {})
     if ds:
         lines.insert(

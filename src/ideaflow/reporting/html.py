@@ -16,6 +16,7 @@ import html
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,18 @@ def svg_of(fig: Figure) -> str:
         fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
     text = buffer.getvalue()
     return text[text.index("<svg") :]
+
+
+# matplotlib's SVG ids (clip paths "p...", markers "m...", hatches "h..."): hashes of
+# values that can differ in their last float digits from one drawing to the next
+_SVG_ID = re.compile(r"\b[pmh][0-9a-f]{10}\b")
+
+
+def renumber_svg_ids(page: str) -> str:
+    """Every SVG id of the page replaced by its rank of first appearance (`svg1`, ...), so
+    the page's bytes do not depend on how matplotlib hashed them."""
+    ids: dict[str, str] = {}
+    return _SVG_ID.sub(lambda m: ids.setdefault(m.group(0), f"svg{len(ids) + 1}"), page)
 
 
 def figure_html(fig: Figure, caption: str) -> str:
@@ -559,7 +572,7 @@ def report_html(run_dir: str | Path) -> str:
     else:
         title = "Stylized facts"
     sections.extend(_facts_sections(_read_json(run / "facts.json")))
-    body = "\n".join(s for s in sections if s)
+    body = renumber_svg_ids("\n".join(s for s in sections if s))
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'

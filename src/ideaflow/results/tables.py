@@ -166,6 +166,20 @@ def daily_table(daily: DailyPnl, trader_ids: np.ndarray) -> pa.Table:
     return record_table(daily, Names.of(trader_ids))
 
 
+def rows_table(kind: type, rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Rows given as dicts (one key per field of the record kind, no other) as the kind's
+    table: each field's values in its dtype and Arrow type."""
+    names = [name for name, _ in columns_of(kind)]
+    for row in rows:
+        if sorted(row) != sorted(names):
+            extra, missing = sorted(set(row) - set(names)), sorted(set(names) - set(row))
+            raise ValueError(f"{kind.__name__} rows: extra {extra}, missing {missing}")
+    record = kind(
+        **{n: np.array([r[n] for r in rows], dtype=col.dtype) for n, col in columns_of(kind)}
+    )
+    return record_table(record, Names.of(np.zeros(0, dtype=np.int64)))
+
+
 def decisions_table(
     decisions: DecisionRecord, trader_ids: np.ndarray, instruments: Sequence[str]
 ) -> pa.Table:

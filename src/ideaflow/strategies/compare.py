@@ -44,7 +44,10 @@ from tqdm.auto import tqdm
 from ideaflow.data import NS_PER_DAY, Dataset
 from ideaflow.errors import ParameterError
 from ideaflow.io.write import json_ready, write_json_atomic, write_parquet_atomic
+from ideaflow.records import ComparisonRow, PairedRow
 from ideaflow.results import BacktestResult, FigureWriter
+from ideaflow.results.frames import to_frame
+from ideaflow.results.tables import rows_table
 from ideaflow.significance import bootstrap_p_values, holm, uplift_or_points, verdict
 from ideaflow.stats import (
     DEFAULT_BLOCK_DAYS,
@@ -432,7 +435,7 @@ def comparison_tables(
         row["mean_roi_ci_low_per_subject"] = ps.low
         row["mean_roi_ci_high_per_subject"] = ps.high
         rows.append(row)
-    comparison = pd.DataFrame(rows)
+    comparison = to_frame(rows_table(ComparisonRow, rows))
 
     prow = []
     for a, b in pairs:
@@ -468,38 +471,10 @@ def comparison_tables(
                 "roe_p_holm": float(p_holm[k]),
             }
         )
-    paired = pd.DataFrame(prow, columns=PAIRED_COLUMNS)
+    paired = to_frame(rows_table(PairedRow, prow))
     daily_roi = pd.DataFrame(series, index=days, columns=names)
     daily_roi.index.name = "day"
     return comparison, paired, daily_roi
-
-
-PAIRED_COLUMNS = [
-    "strategy_a",
-    "strategy_b",
-    "exposure",
-    "n_subjects",
-    "mean_roi_a",
-    "mean_roi_b",
-    "mean_diff",
-    "ci_low",
-    "ci_high",
-    "ci_method",
-    "ci_low_per_subject",
-    "ci_high_per_subject",
-    "p_value",
-    "p_holm",
-    "median_diff",
-    "a_beat_b_share",
-    "uplift_pct",
-    "mean_roe_a",
-    "mean_roe_b",
-    "roe_diff",
-    "roe_ci_low",
-    "roe_ci_high",
-    "roe_p_value",
-    "roe_p_holm",
-]
 
 
 def headline(comparison: pd.DataFrame) -> str:

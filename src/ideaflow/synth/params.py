@@ -2,7 +2,7 @@
 
 Every mechanism of the generator is governed by a field of `SynthParams`; the docstring of
 each field says what it controls. `PRESETS` holds the named configurations (`tiny`,
-`small`, `medium`, `etoro2011`) and `apply_overrides` turns the CLI's `--set key=value`
+`small`, `medium`, `etoro2011`, `calibrated`) and `apply_overrides` turns the CLI's `--set key=value`
 strings into a new, validated `SynthParams`.
 """
 
@@ -27,6 +27,9 @@ INSTRUMENT_START_PRICES: dict[str, float] = {
     "USDCAD": 1.0,
     "GOLD": 1400.0,
 }
+
+
+SKILL_DISTS = ("exponential", "normal")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,10 @@ class SynthParams:
     equity_median: float = 5_000.0  # median initial equity (accounts table)
     equity_sigma: float = 1.0  # log-normal spread of initial equity
     skill_scale: float = 0.6  # skill ~ Exponential(skill_scale): weight of the predictable signal
+    # "exponential": skill >= 0 as above; "normal": skill ~ Normal(skill_mean, skill_scale),
+    # so some traders are skilled at losing (their ideas lean against the signal)
+    skill_dist: str = "exponential"
+    skill_mean: float = 0.0  # mean skill when skill_dist is "normal"
     idio_noise: float = 1.0  # standard deviation of each idea's private noise
     n_clusters: int = 8  # style clusters
     cluster_error: float = 1.0  # sd of the error shared by a cluster's members (0 = none)
@@ -86,6 +93,9 @@ class SynthParams:
     # mean per-revision chance of revising (Beta-distributed across traders)
     explore_mean: float = 0.15
     explore_concentration: float = 1.0  # Beta a + b: lower = more polarised explorers vs static
+    # rank correlation of exploration rate with skill (Gaussian copula; 0 = independent):
+    # > 0 plants "explorers are better traders" (the 2025 study's sign)
+    explore_skill_corr: float = 0.0
     # share of current leaders (the worst trailing performers) dropped at a revision
     drop_share: float = 0.5
     # candidates compared at a revision (the best trailing performer is kept): one drawn
@@ -97,6 +107,8 @@ class SynthParams:
     social_learning: float = 1.5  # weight of the leaders' mean view in a trader's own ideas
     # share of initial equity allocated to copying, split over leaders
     allocation_share: float = 0.5
+    # False: a null platform: every planted mechanism off (see `without_mechanisms`)
+    planted: bool = True
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -108,6 +120,26 @@ class SynthParams:
             value = getattr(self, f.name)
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
+
+    def without_mechanisms(self) -> SynthParams:
+        """The same platform with every planted mechanism switched off: ideas ignore
+        leaders (social_learning 0), no shared cluster error or herd sentiment, leaders
+        chosen uniformly (no popularity, performance or charisma weight, no homophily, no
+        shortlist), exploration independent of skill. Skill, activity, costs and the follow process itself stay."""
+        return replace(
+            self,
+            social_learning=0.0,
+            cluster_error=0.0,
+            herd_noise=0.0,
+            herd_popularity=0.0,
+            w_popularity=0.0,
+            w_performance=0.0,
+            w_charisma=0.0,
+            homophily=0.0,
+            shortlist=1,
+            explore_skill_corr=0.0,
+            planted=False,
+        )
 
     @property
     def n_bars(self) -> int:
@@ -171,6 +203,20 @@ def _validate(p: SynthParams) -> None:
         value = getattr(p, name)
         _check(_finite(value) and value >= 0, name, "a finite number >= 0", value)
     _check(_finite(p.w_performance), "w_performance", "a finite number", p.w_performance)
+    _check(_finite(p.skill_mean), "skill_mean", "a finite number", p.skill_mean)
+    _check(
+        _finite(p.explore_skill_corr) and -1 <= p.explore_skill_corr <= 1,
+        "explore_skill_corr",
+        "a number in [-1, 1]",
+        p.explore_skill_corr,
+    )
+    _check(
+        p.skill_dist in SKILL_DISTS,
+        "skill_dist",
+        f"one of {', '.join(SKILL_DISTS)}",
+        p.skill_dist,
+    )
+    _check(isinstance(p.planted, bool), "planted", "true or false", p.planted)
     _check(
         p.garch_alpha + p.garch_beta < 1, "garch_beta", "garch_alpha + garch_beta < 1", p.garch_beta
     )
@@ -256,6 +302,20 @@ PRESETS: dict[str, SynthParams] = {
         leaders_mean=1.3,
         max_leaders=20,
         n_clusters=12,
+    ),
+    # `small` in scale, calibrated to the stylized facts (datasets/README.md, calibration
+    # table): skill that can be negative and is negative on average (a losing majority
+    # after costs), leverage concentrated around 10x, explorers more skilled
+    "calibrated": SynthParams(
+        n_traders=3_000,
+        days=180,
+        activity_mean=25.0,
+        social_share=0.45,
+        skill_dist="normal",
+        skill_mean=-1.0,
+        skill_scale=1.2,
+        explore_skill_corr=0.8,
+        leverage_tail=2.0,
     ),
 }
 
@@ -348,7 +408,9 @@ def resolve_params(
                 f"unknown preset {preset!r}: expected one of {', '.join(PRESETS)}{hint}"
             )
         base = PRESETS[preset]
-    return apply_overrides(base, overrides)
+    params = apply_overrides(base, overrides)
+    # planted=false is the null platform: one override switches every mechanism off
+    return params if params.planted else params.without_mechanisms()
 
 
 __all__ = [

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
 from ideaflow.synth.params import SynthParams
 
@@ -75,7 +76,10 @@ def draw_traders(params: SynthParams, rng: np.random.Generator, n_epochs: int) -
     cluster = rng.choice(params.n_clusters, size=n, p=cluster_weight / cluster_weight.sum())
     cluster = cluster.astype(np.int32)
 
-    skill = rng.exponential(params.skill_scale, n)
+    if params.skill_dist == "normal":
+        skill = params.skill_mean + params.skill_scale * rng.standard_normal(n)
+    else:
+        skill = rng.exponential(params.skill_scale, n)
 
     log_charisma = params.charisma_sigma * rng.standard_normal(n)
     charisma = np.exp(log_charisma - params.charisma_sigma**2 / 2)  # mean 1
@@ -117,6 +121,16 @@ def draw_traders(params: SynthParams, rng: np.random.Generator, n_epochs: int) -
         explore = rng.beta(a, b, n)
     else:
         explore = np.full(n, m)
+    if params.explore_skill_corr != 0 and n > 1:
+        # Gaussian copula: re-pair the drawn rates with traders by the rank of a latent
+        # correlated with skill; both marginal distributions stay exactly as drawn
+        z_skill = sps.norm.ppf((sps.rankdata(skill) - 0.5) / n)
+        rho = params.explore_skill_corr
+        latent = rho * z_skill + np.sqrt(1.0 - rho * rho) * rng.standard_normal(n)
+        order = np.argsort(latent, kind="stable")
+        repaired = np.empty(n)
+        repaired[order] = np.sort(explore)
+        explore = repaired
     last_join = max(int(params.join_spread * n_epochs), 0)
     join_epoch = rng.integers(0, last_join + 1, n).astype(np.int32)
 
