@@ -347,7 +347,7 @@ def test_strategy_tables_have_the_record_schemas(herd_ds, vote_ds):
         strategy_book,
         trades_table,
     )
-    from ideaflow.strategies.decide import COPY_STRATEGIES
+    from ideaflow.strategies.decide import COPY_STRATEGIES, MIXED_STRATEGIES
 
     for ds, params in ((herd_ds, HERD_PARAMS), (vote_ds, VOTE_PARAMS)):
         runner = StrategyRunner(ds, params)
@@ -355,7 +355,7 @@ def test_strategy_tables_have_the_record_schemas(herd_ds, vote_ds):
             decisions = runner.decisions(name)
             got = decisions_table(runner.frame, decisions)
             names = [n for n in DECISIONS_SCHEMA.names if n != "leader_id"]
-            if name in COPY_STRATEGIES:
+            if name in COPY_STRATEGIES + MIXED_STRATEGIES:
                 names = DECISIONS_SCHEMA.names
             assert got.schema == pa.schema([DECISIONS_SCHEMA.field(n) for n in names]), name
             _, account_subject = decisions.accounts(runner.frame.n_subjects)

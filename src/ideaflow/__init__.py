@@ -5,6 +5,8 @@ The public API:
 - `load_dataset`, `validate_dataset`, `dataset_from_frames`, `write_dataset`: the data contract;
 - `backtest`: one strategy on a dataset, returning a `BacktestResult`;
 - `compare`, `analyze`: strategies side by side, and the social-learning analytics;
+- `experiment`: a comparison (or the tuning experiment) over seeds and a grid, resumable,
+  locally or on Dask (docs/experiments.md);
 - `save`, `text`: write a result with its figures, or print it as a table;
 - `replay`, `ReplayConfig`: the engine itself (docs/contract.md §3-4), on numpy arrays;
 - `Dataset`, `DataError`, `ParameterError`.
@@ -15,7 +17,7 @@ from __future__ import annotations
 from importlib.metadata import version
 
 from ideaflow import io
-from ideaflow.api import analyze, backtest, compare, save, text
+from ideaflow.api import analyze, backtest, compare, experiment, save, text
 from ideaflow.data import Dataset
 from ideaflow.engine import ReplayConfig, replay
 from ideaflow.errors import DataError, ParameterError
@@ -35,6 +37,7 @@ __all__ = [
     "backtest",
     "compare",
     "dataset_from_frames",
+    "experiment",
     "io",
     "load_dataset",
     "replay",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ideaflow.api.backtesting import all_strategies, backtest, load
+from ideaflow.api.experiments import experiment, experiment_text
 from ideaflow.api.runs import analyze, compare, save, text
 from ideaflow.reporting.html import write_report
 
@@ -11,6 +12,8 @@ __all__ = [
     "analyze",
     "backtest",
     "compare",
+    "experiment",
+    "experiment_text",
     "load",
     "save",
     "text",

@@ -61,6 +61,29 @@ def _params(given: dict[str, Any]):
     help="Bootstrap replications.",
 )
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
+@click.option(
+    "--backend",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="dask: the evaluator searches (diverse, echo, diverse-random) by subject ranges on "
+    'a Dask cluster; the same outputs (pip install "ideaflow[dask]").',
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Dask scheduler to use with --backend dask, e.g. tcp://host:8786  "
+    "[default: a local cluster for the run].",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=int,
+    default=None,
+    help="Workers of the local Dask cluster with --backend dask (-1: every core; "
+    "ignored with --scheduler)  [default: every core].",
+)
 @report_option
 @_strategy_options
 @handle_errors
@@ -72,6 +95,9 @@ def compare_command(
     block_days: int,
     n_boot: int,
     plots: bool,
+    backend: str,
+    scheduler: str | None,
+    jobs: int | None,
     report: bool,
     initial_equity: float | None,
     on_invalid: str,
@@ -96,6 +122,9 @@ def compare_command(
             n_boot=n_boot,
             plots=plots,
             progress=sys.stderr.isatty() if progress is None else progress,
+            backend=backend,
+            scheduler=scheduler,
+            jobs=jobs,
         )
     click.echo(text(result))
     click.echo(

@@ -124,6 +124,13 @@ def strategy_options(func: F) -> F:
             ),
             click.option("--seed", type=int, default=None, help="Seed  [default: 0]."),
             click.option(
+                "--recommend-allocation",
+                type=float,
+                default=None,
+                help="recommend strategies: share of the initial equity copying the "
+                "recommended leader  [default: 0.1].",
+            ),
+            click.option(
                 "--exposure",
                 type=click.Choice(["as-logged", "matched"]),
                 default=None,

@@ -5,7 +5,8 @@ Positions are rows of the `actual` replay's book (so PnL, returns and marks of o
 positions follow the engine's rules exactly), scaled by the decision's size: amount, fee
 and PnL scale linearly, the return does not. A copied position gets a new deterministic
 trade id (`max(logged trade_id) + 1 + n`, n = its rank in (subject, open time, idea
-trade id) order), its idea as `parent_trade_id` and `root_trade_id`, and hop 1.
+trade id) order), its idea as `parent_trade_id` and `root_trade_id`, and hop 1. Strategies that mix own ideas and copies (`MIXED_STRATEGIES`: the recommend
+strategies) keep the own ideas' ids and number only their copies so.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from ideaflow.engine.metrics import account_metrics, daily_pnl, group_book
 from ideaflow.records import Book, DailyPnl, DecisionRecord
 from ideaflow.results import tables
 from ideaflow.results.frames import to_frame
-from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions
+from ideaflow.strategies.decide import COPY_STRATEGIES, MIXED_STRATEGIES, Decisions
 from ideaflow.strategies.exposure import held_metrics
 from ideaflow.strategies.rebalance import Frame
 
@@ -32,10 +33,21 @@ def strategy_book(frame: Frame, decisions: Decisions, actual: Book) -> Book:
     rows = decisions.row[taken]
     n = rows.shape[0]
     is_copy = decisions.strategy in COPY_STRATEGIES
+    mixed = decisions.strategy in MIXED_STRATEGIES
+    first_id = int(frame.ds.trades.trade_id.max()) + 1 if len(frame.ds.trades) else 0
     # the engine's books are in (open_time, trade_id) order: sort the decisions first and
     # gather each column once (no second, sorted copy of the whole book)
-    if is_copy:
-        first_id = int(frame.ds.trades.trade_id.max()) + 1 if len(frame.ds.trades) else 0
+    if mixed:
+        # own ideas keep their trade ids; a copy (an idea of another trader) gets
+        # first_id + its rank among the copies in decision order
+        copy_row = frame.ds.trades.trader[rows] != frame.subjects[decisions.subject[taken]]
+        ids = actual.trade_id[rows].copy()
+        ids[copy_row] = first_id + np.arange(int(copy_row.sum()), dtype=np.int64)
+        order = np.lexsort((ids, actual.open_time[rows]))
+        trade_id = ids[order]
+        copy_row = copy_row[order]
+        del ids
+    elif is_copy:
         # a copy's id is first_id + its rank in decision order
         order = np.lexsort((np.arange(n, dtype=np.int64), actual.open_time[rows]))
         trade_id = first_id + order.astype(np.int64)
@@ -47,7 +59,10 @@ def strategy_book(frame: Frame, decisions: Decisions, actual: Book) -> Book:
     size = decisions.size[taken]
     base = actual.take(rows)
     del rows
-    if is_copy:
+    if mixed:
+        parent = np.where(copy_row, base.trade_id, -1).astype(np.int64)
+        hop = copy_row.astype(np.int16)
+    elif is_copy:
         parent = base.trade_id
         hop = np.ones(n, dtype=np.int16)
     else:
@@ -88,7 +103,10 @@ def decision_record(frame: Frame, decisions: Decisions) -> DecisionRecord:
     return DecisionRecord(
         subject=frame.subjects[account_subject[decisions.subject]],
         trade_id=trades.trade_id[rows],
-        leader=trades.trader[rows] if decisions.strategy in COPY_STRATEGIES else None,  # type: ignore[arg-type]
+        # the trader whose idea it is (copy strategies; own ideas and copies mixed)
+        leader=trades.trader[rows]  # type: ignore[arg-type]
+        if decisions.strategy in COPY_STRATEGIES + MIXED_STRATEGIES
+        else None,
         time=trades.open_time[rows],
         instrument=trades.instrument[rows],
         side=trades.side[rows],

@@ -57,6 +57,7 @@ from ideaflow.stats import (
     share_beating,
 )
 from ideaflow.strategies.params import StrategyParams
+from ideaflow.strategies.partition import check_backend, dask_partitions
 from ideaflow.strategies.run import StrategyRunner, check_name
 
 
@@ -193,18 +194,47 @@ def compare(
     alpha: float = 0.05,
     figures: FigureWriter | None = None,
     progress: bool = False,
+    backend: str = "local",
+    scheduler: str | None = None,
+    jobs: int | None = None,
 ) -> ComparisonResult:
     """Run `names` on `ds` (one shared runner), compare, and write to `out_dir` if given.
 
     With `out_dir`, each strategy's outputs are written as soon as it finishes and its
     positions and decisions are then dropped from the returned results (memory).
+
+    `backend="dask"`: the evaluator searches of diverse, echo and diverse-random run by
+    subject ranges on the Dask cluster at `scheduler` (or a `LocalCluster` of `jobs`
+    workers); everything else runs here, and the result is the local one, byte for byte
+    (`strategies.partition`).
     """
+    check_backend(backend, scheduler)
+    if backend == "dask":
+        with dask_partitions(ds, jobs, scheduler) as selector:
+            return _compare(
+                ds, names, params, out_dir, block_days, n_boot, alpha, figures, progress, selector
+            )
+    return _compare(ds, names, params, out_dir, block_days, n_boot, alpha, figures, progress, None)
+
+
+def _compare(
+    ds: Dataset,
+    names: list[str] | tuple[str, ...],
+    params: StrategyParams | None,
+    out_dir: str | Path | None,
+    block_days: int,
+    n_boot: int,
+    alpha: float,
+    figures: FigureWriter | None,
+    progress: bool,
+    selector: Any,
+) -> ComparisonResult:
     names = [check_name(n) for n in names]
     if not names or len(set(names)) != len(names):
         raise ParameterError(f"strategies: expected distinct strategy names; found {names}")
     if isinstance(block_days, bool) or not isinstance(block_days, int) or block_days < 1:
         raise ParameterError(f"block_days: expected an integer >= 1; found {block_days!r}")
-    runner = StrategyRunner(ds, params)
+    runner = StrategyRunner(ds, params, selector)
     results = {}
     written = set()
     for i, name in enumerate(_progress(names, progress)):

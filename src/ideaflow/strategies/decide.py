@@ -35,6 +35,8 @@ COPY_STRATEGIES = ("herd", "top", "random")
 # own ideas under the evaluator vote; they differ only in who evaluates
 EVALUATOR_STRATEGIES = ("diverse", "echo", "popular", "expert", "diverse-random")
 DECISION_STRATEGIES = ("isolation", *EVALUATOR_STRATEGIES, "placebo")
+# own ideas and one recommended leader's copies (strategies.recommend)
+MIXED_STRATEGIES = ("recommend", "recommend-top", "recommend-random")
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,12 +198,17 @@ def decide(
     name: str,
     leader_equity=None,
     diverse: Decisions | None = None,
+    sets: np.ndarray | None = None,
 ) -> Decisions:
-    """Decisions of strategy `name` (a copy strategy, or isolation, diverse, echo or placebo)."""
+    """Decisions of strategy `name` (a copy strategy, or isolation, diverse, echo or placebo).
+
+    `sets`: the evaluators of an evaluator strategy, computed elsewhere (by subject
+    partitions on a cluster, `strategies.partition`); None: computed here."""
     if name == "isolation":
         return own_idea_decisions(frame, name, None)
     if name in EVALUATOR_STRATEGIES:
-        return own_idea_decisions(frame, name, selection_sets(frame, name))
+        chosen = sets if sets is not None else selection_sets(frame, name)
+        return own_idea_decisions(frame, name, chosen)
     if name == "placebo":
         if diverse is None:
             diverse = own_idea_decisions(frame, "diverse", selection_sets(frame, "diverse"))

@@ -13,6 +13,8 @@ Defaults (see docs/strategies.md for the reasoning):
 - n_clusters = None: KMeans clusters = max(2k, 4) (at most the number of candidates), so
   `diverse` can pick k clusters and still skip the ones nearest the subject;
 - seed = 0 (random leaders and the placebo's rejections);
+- recommend_allocation = 0.1: the recommend strategies copy their one leader with a tenth
+  of the subject's initial equity (a small allocation, as a nudge is);
 - exposure = "as-logged": positions at the size the strategy decides; "matched" rescales
   each subject's positions to its exposure under isolation (`strategies.exposure`).
 """
@@ -47,6 +49,8 @@ class StrategyParams:
     sharpe_annualization: float = DEFAULT_ANNUALIZATION
     initial_equity: float | None = None  # None: each subject's equity from the dataset
     exposure: str = "as-logged"  # or "matched" (docs/strategies.md, "Exposure")
+    # recommend strategies: share of the subject's initial equity copying the leader
+    recommend_allocation: float = 0.1
 
     def __post_init__(self) -> None:
         def integer(name: str, low: int | None) -> None:
@@ -80,6 +84,12 @@ class StrategyParams:
             positive(name)
         if self.initial_equity is not None:
             positive("initial_equity")
+        positive("recommend_allocation")
+        if self.recommend_allocation > 1:
+            raise ParameterError(
+                "recommend_allocation: expected a share of the initial equity in (0, 1]; "
+                f"found {self.recommend_allocation!r}"
+            )
         if self.exposure not in EXPOSURE_MODES:
             raise ParameterError(
                 f"exposure: expected one of {', '.join(EXPOSURE_MODES)}; found {self.exposure!r}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ from ideaflow.strategies.decide import COPY_STRATEGIES, Decisions, decide
 from ideaflow.strategies.exposure import equity_ratio, exposure_columns, match_exposure
 from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.rebalance import Frame, build_frame
+from ideaflow.strategies.recommend import RECOMMEND_STRATEGIES, recommend_decisions
 
 STRATEGIES: tuple[str, ...] = (
     "isolation",
@@ -41,11 +43,16 @@ STRATEGIES: tuple[str, ...] = (
     "expert",
     "diverse-random",
     "placebo",
+    "recommend",
+    "recommend-top",
+    "recommend-random",
 )
 
 
 # strategies whose evaluators are chosen from the style features of each rebalance
-STYLE_STRATEGIES = ("diverse", "echo", "diverse-random")
+STYLE_STRATEGIES = ("diverse", "echo", "diverse-random", "recommend")
+# evaluator sets a `selector` may compute by subject partitions (the costly searches)
+PARTITIONED_STRATEGIES = ("diverse", "echo", "diverse-random")
 
 
 def check_name(name: Any) -> str:
@@ -61,7 +68,15 @@ def check_name(name: Any) -> str:
 class StrategyRunner:
     """Runs strategies on one dataset with one parameter set, sharing the common work."""
 
-    def __init__(self, ds: Dataset, params: StrategyParams | None = None):
+    def __init__(
+        self,
+        ds: Dataset,
+        params: StrategyParams | None = None,
+        selector: Callable[[Frame, str], np.ndarray] | None = None,
+    ):
+        """`selector(frame, name)`: the evaluator sets of the style strategies (diverse,
+        echo, diverse-random) computed elsewhere, e.g. by subject partitions on a Dask
+        cluster (`strategies.partition`); None: computed in this process."""
         if not isinstance(ds, Dataset):
             raise ParameterError(f"ds: expected an ideaflow Dataset; found {type(ds).__name__}")
         self.ds = ds
@@ -75,6 +90,7 @@ class StrategyRunner:
         self._equity: Any = None
         self._decisions: dict[str, Decisions] = {}
         self.timings: dict[str, float] = {}
+        self.selector = selector
 
     @property
     def frame(self) -> Frame:
@@ -103,8 +119,14 @@ class StrategyRunner:
     def decisions(self, name: str) -> Decisions:
         name = check_name(name)
         if name not in self._decisions:
+            if name in RECOMMEND_STRATEGIES:
+                self._decisions[name] = recommend_decisions(self.frame, name, self.leader_equity)
+                return self._decisions[name]
             diverse = self.decisions("diverse") if name == "placebo" else None
-            self._decisions[name] = decide(self.frame, name, self.leader_equity, diverse)
+            sets = None
+            if self.selector is not None and name in PARTITIONED_STRATEGIES:
+                sets = self.selector(self.frame, name)
+            self._decisions[name] = decide(self.frame, name, self.leader_equity, diverse, sets)
         return self._decisions[name]
 
     def release(self, name: str, remaining: tuple[str, ...] | list[str] | None = None) -> None:
@@ -176,6 +198,11 @@ class StrategyRunner:
             "exposure": self.params.exposure,
             "zero_exposure_subjects": int((exposure == 0).sum()),
         }
+        if name in RECOMMEND_STRATEGIES:
+            owner = self.ds.trades.trader[decisions.row]
+            copy = owner != frame.subjects[decisions.subject]
+            counts["copies_generated"] = int((decisions.taken & copy).sum())
+            counts["copies_skipped_bankrupt"] = int((~decisions.taken & copy).sum())
         if name in COPY_STRATEGIES:
             counts["shared_accounts"] = int(decisions.accounts(frame.n_subjects)[1].shape[0])
             counts["copies_generated"] = n_taken

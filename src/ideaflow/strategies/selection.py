@@ -199,15 +199,27 @@ def _kept_rows(frame: Frame, feats: StyleFeatures) -> StyleFeatures:
     )
 
 
-def evaluator_sets(frame: Frame, name: str) -> np.ndarray:
-    """Evaluators of `diverse`, `diverse-random` or `echo` for every subject and period."""
+def evaluator_sets(
+    frame: Frame, name: str, *, every_period: bool = False, rows: slice | None = None
+) -> np.ndarray:
+    """Evaluators of `diverse`, `diverse-random` or `echo` for every subject and period
+    (with `every_period`, also the periods without an idea of the subject: leaders to copy).
+
+    `rows`: only the subjects of this slice (the others stay -1). Each subject's row
+    depends on the shared per-period state (candidates, clusters) and its own style
+    only, so the rows of a slice equal those of a whole run (`strategies.partition`).
+    """
     sets = _empty_sets(frame)
     params = frame.params
     k = params.k
     # evaluators matter only for the subjects with ideas in the period
     ideas = subject_ideas(frame)
-    needed = np.zeros((frame.n_subjects, frame.n_periods), dtype=bool)
+    needed = np.full((frame.n_subjects, frame.n_periods), every_period, dtype=bool)
     needed[ideas.subject, ideas.period] = True
+    if rows is not None:
+        inside = np.zeros(frame.n_subjects, dtype=bool)
+        inside[rows] = True
+        needed &= inside[:, None]
     for j, r in enumerate(frame.times):
         if not needed[:, j].any():
             continue
