@@ -17,11 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from ideaflow.analytics._graph import follows_by_follower
-from ideaflow.data import Dataset
+from ideaflow.data import NS_PER_HOUR, Dataset
 from ideaflow.errors import ParameterError
 from ideaflow.kernels.analytics import idea_flow_match_nb
-
-NS_PER_HOUR = 3_600 * 1_000_000_000
 
 
 def matched_trades(ds: Dataset, *, window_hours: float = 24.0) -> np.ndarray:

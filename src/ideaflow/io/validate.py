@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ideaflow.data import OPEN_END
 from ideaflow.errors import Violation
 from ideaflow.io.columns import INVALID_RULE, NormColumn, normalize_column
 from ideaflow.io.ids import IdIndex
@@ -305,7 +306,7 @@ def _follows(rules: _Rules) -> None:
     f, lead, s = follower.values[rows], leader.values[rows], start.values[rows]
     e = end.values[rows]
     if end.null is not None:
-        e = np.where(end.null[rows], np.iinfo(np.int64).max, e)
+        e = np.where(end.null[rows], OPEN_END, e)
     order = np.lexsort((s, key))
     f, lead, s, e = f[order], lead[order], s[order], e[order]
     new_group = np.ones(rows.size, dtype=bool)

@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from ideaflow.data import NS_PER_DAY
 from ideaflow.io.write import write_parquet_atomic
 
-YEAR_NS = 365 * 86_400 * 1_000_000_000
+YEAR_NS = 365 * NS_PER_DAY
 START_NS = 1_293_840_000 * 1_000_000_000  # 2011-01-01T00:00:00Z
 
 
@@ -77,9 +78,9 @@ def build_platform(
     leader, follower = leader[first], follower[first]
     m = leader.shape[0]
     start = START_NS + rng.integers(0, YEAR_NS // 2, m, dtype=np.int64)
-    length = (np.asarray(rng.exponential(180.0, size=m)) * 86_400e9).astype(
+    length = (np.asarray(rng.exponential(180.0, size=m)) * float(NS_PER_DAY)).astype(
         np.int64
-    ) + 86_400 * 10**9
+    ) + NS_PER_DAY
     end = start + length
     never = rng.random(m) < 0.3
     follows = pa.table(

@@ -27,13 +27,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ideaflow.data import NS_PER_DAY, OPEN_END
+from ideaflow.data import NS_PER_DAY, NS_PER_HOUR, OPEN_END
 from ideaflow.kernels.synth import simulate_platform_nb
 from ideaflow.synth.ideas import Ideas
 from ideaflow.synth.params import SynthParams
 from ideaflow.synth.traders import Traders
-
-_NS_PER_HOUR = 3_600 * 1_000_000_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,7 +45,7 @@ class SocialOutcome:
 
 
 def epoch_ns(params: SynthParams) -> int:
-    return max(int(params.revision_days * NS_PER_DAY), 2 * _NS_PER_HOUR)
+    return max(int(params.revision_days * NS_PER_DAY), 2 * NS_PER_HOUR)
 
 
 def n_epochs(params: SynthParams, start_ns: int, last_ns: int) -> int:
@@ -145,7 +143,7 @@ def simulate_social(
         int(params.max_leaders),
         np.int64(start_ns),
         np.int64(step),
-        np.int64(min(_NS_PER_HOUR, step // 2)),
+        np.int64(min(NS_PER_HOUR, step // 2)),
         np.uint64(seed),
     )
     allocation = (
