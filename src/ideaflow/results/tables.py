@@ -28,7 +28,9 @@ from ideaflow.records import (
     Column,
     DailyPnl,
     DecisionRecord,
+    RootedBook,
     columns_of,
+    kind_of,
     schema_of,
 )
 
@@ -92,32 +94,40 @@ def record_table(
     only: Sequence[str] | None = None,
 ) -> pa.Table:
     """Rows `rows` of a record as its table: the `key` columns first, then every field
-    (fields left as None are not written), or only the table columns named in `only`."""
+    (fields left as None are not written), or only the table columns named in `only`.
+
+    Each column is read for `rows` alone (`record.column`): a `RootedBook` gathers its
+    root columns for those rows only."""
     fields_: list[pa.Field] = [f for f, _ in key]
     arrays: list[pa.Array] = [a for _, a in key]
-    for field_name, col in columns_of(type(record)):
-        values = getattr(record, field_name)
-        if values is None or (only is not None and col.name not in only):
+    for field_name, col in columns_of(kind_of(record)):
+        if only is not None and col.name not in only:
+            continue
+        values = record.column(field_name, rows)
+        if values is None:
             continue
         fields_.append(pa.field(col.name, col.arrow))
-        arrays.append(encode(col, values[rows], names))
+        arrays.append(encode(col, values, names))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields_))
     return table if only is None else table.select(list(only))
 
 
-def book_table(book: Book, trader_ids: np.ndarray, instruments: Sequence[str]) -> pa.Table:
+def book_table(
+    book: Book | RootedBook, trader_ids: np.ndarray, instruments: Sequence[str]
+) -> pa.Table:
     """Every position: trader ids, instrument names, UTC times; nulls for open/original."""
     return record_table(book, Names.of(trader_ids, instruments))
 
 
 def book_chunks(
-    book: Book, trader_ids: np.ndarray, instruments: Sequence[str], rows: int
+    book: Book | RootedBook, trader_ids: np.ndarray, instruments: Sequence[str], rows: int
 ) -> Iterator[pa.Table]:
     """`book_table` in consecutive chunks of `rows` rows (the last may be shorter; one
     empty chunk for an empty book), each built when asked for.
 
     For writing a book without holding its whole Arrow table (the gathered trader ids
-    alone are 8 bytes per position).
+    alone are 8 bytes per position); a `RootedBook`'s shared columns are gathered one
+    chunk at a time.
     """
     if rows < 1:
         raise ValueError(f"rows: expected an integer >= 1; found {rows}")
@@ -135,7 +145,7 @@ class DeferredBookTable:
     headline from the three columns it reads.
     """
 
-    def __init__(self, book: Book, trader_ids: np.ndarray, instruments: Sequence[str]):
+    def __init__(self, book: Book | RootedBook, trader_ids: np.ndarray, instruments: Sequence[str]):
         self.book = book
         self.names = Names.of(trader_ids, instruments)
 
