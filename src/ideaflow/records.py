@@ -223,7 +223,10 @@ class RootedBook:
         if name in self.own:
             return self.own[name][rows]
         if name == "ret":
-            return self.own["pnl"][rows] / self.own["amount"][rows]
+            pnl = self.own["pnl"][rows]
+            # rows given by index or mask gather a copy: divide it in place
+            scratch = not np.may_share_memory(pnl, self.own["pnl"])
+            return np.divide(pnl, self.own["amount"][rows], out=pnl if scratch else None)
         root = self.root_row[rows]
         if name == "root_trade_id":
             return np.where(

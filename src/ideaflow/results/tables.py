@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ideaflow.data import NS_PER_DAY
+from ideaflow.data import NS_PER_DAY, OPEN_END
 from ideaflow.records import (
     ACCOUNT_KEY,
     DAY,
@@ -65,7 +65,8 @@ def encode(col: Column, values: np.ndarray, names: Names) -> pa.Array:
     if col.encode == TIME:
         return pa.array(values, type=pa.int64(), mask=mask).cast(col.arrow)
     if col.encode == DAY:
-        return pa.array(values.astype(np.int64) * NS_PER_DAY, type=pa.int64()).cast(UTC_NS)
+        ns = np.multiply(values, NS_PER_DAY, dtype=np.int64)
+        return pa.array(ns, type=pa.int64()).cast(UTC_NS)
     if col.encode == TRADER:
         return pa.array(names.trader_ids[values], type=col.arrow)
     if col.encode == INSTRUMENT_CODE:
@@ -156,6 +157,21 @@ class DeferredBookTable:
     def num_rows(self) -> int:
         """Rows of the table (one per position), without building it."""
         return len(self.book)
+
+    def closed_returns(self) -> dict[str, np.ndarray]:
+        """The returns of the closed originals ("single") and closed copies ("social"),
+        in book order, as the table's `ret` column holds them: read from the book, so
+        neither the table nor a whole-book column is built."""
+        book = self.book
+        if isinstance(book, RootedBook):
+            closed = (book.roots["close_time"] != OPEN_END)[book.root_row]
+        else:
+            closed = book.close_time != OPEN_END
+        social = book.column("parent_trade_id") >= 0
+        return {
+            "single": book.column("ret", ~social & closed),
+            "social": book.column("ret", social & closed),
+        }
 
     def select(self, names: Sequence[str]) -> pa.Table:
         """Only the columns `names` (TRADES_SCHEMA fields), in that order."""
