@@ -22,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -124,6 +125,12 @@ def main() -> None:
         "--workdir", type=Path, default=None, help="where the platforms are built and kept"
     )
     parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of an earlier commit: its backtest joins every round too (before/after)",
+    )
+    parser.add_argument(
         "--no-kernels",
         action="store_true",
         help="skip step 4 (the replay kernels in process)",
@@ -145,7 +152,7 @@ def main() -> None:
             "platform": platform.platform(),
         },
         # no machine paths in the results
-        "args": {k: str(v) for k, v in vars(args).items() if k not in ("workdir", "out")},
+        "args": {k: str(v) for k, v in vars(args).items() if k not in ("workdir", "out", "before")},
     }
     print("1. correctness (engine vs pandas baseline, 20k trades) ...", flush=True)
     result["correctness"] = check_correctness(args.seed)
@@ -195,10 +202,32 @@ def _end_to_end_and_kernels(
         "--no-progress",
     ]
     floor_cmd = [sys.executable, str(HERE / "floor.py"), str(data_dir)]
+    before_cmd = None
+    if args.before is not None:
+        # the same command on an earlier checkout (its own source first on the path)
+        out_before = str(work / "out-before")
+        before_cmd = ["env", f"PYTHONPATH={args.before / 'src'}"]
+        before_cmd += [out_before if a == str(work / "out") else a for a in cli]
+        result["before_commit"] = subprocess.run(
+            ["git", "-C", str(args.before), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        child_peak(before_cmd)  # warm its Numba cache
     child_peak(cli)  # warm the Numba cache once; not counted
     child_peak(floor_cmd)
     rounds = []
+    before_rounds = []
     for _ in range(args.repeats):
+        if before_cmd is not None:
+            old = child_peak(before_cmd)
+            if old["returncode"] != 0:
+                raise SystemExit(f"earlier backtest failed: {old['stderr_tail']}")
+            before_rounds.append({"wall_s": old["wall_s"], "peak_rss_gib": old["peak_rss_gib"]})
+            print(
+                f"   before: {old['wall_s']:.1f} s, peak {old['peak_rss_gib']:.2f} GiB", flush=True
+            )
         # the machine's speed drifts between minutes: floor and backtest alternate, and
         # each round compares the two at nearly the same moment
         floor_run = child_peak(floor_cmd)
@@ -232,6 +261,15 @@ def _end_to_end_and_kernels(
         "median_ratio": statistics.median(r["ratio"] for r in rounds),
         "runs": rounds,
     }
+    if before_rounds:
+        result["before"] = {
+            "median_wall_s": statistics.median(r["wall_s"] for r in before_rounds),
+            "max_peak_rss_gib": max((r["peak_rss_gib"] or 0) for r in before_rounds),
+            "median_ratio": statistics.median(
+                b["wall_s"] / r["floor"]["floor_s"] for b, r in zip(before_rounds, rounds)
+            ),
+            "runs": before_rounds,
+        }
     e2e = result["end_to_end"]
     print(
         f"   median {e2e['median_wall_s']:.1f} s, peak {e2e['max_peak_rss_gib']:.2f} GiB, "
