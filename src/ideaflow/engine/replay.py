@@ -177,6 +177,7 @@ def replay(
     try:
         with stages.stage("marks"):
             marks = _marks(ds)
+        book: Book | RootedBook
         if config.strategy == "actual":
             book, counts = _replay_actual(ds, marks, stages)
         else:

@@ -204,6 +204,7 @@ class BacktestResult:
         if self._headline is None:
             given = self._data["trades"]
             returns = None
+            trades: pa.Table | DeferredBookTable | None
             if isinstance(given, DeferredBookTable):
                 # the returns straight from the book: no table is built
                 trades = given
