@@ -183,11 +183,10 @@ class RootedBook:
 
     It reads like a `Book`: `book.open_time` is the open time of every position (gathered
     on each access: hold on to it), `column(name, rows)` gathers only `rows`, `take`
-    and `to_book` give a `Book`. The table builders and the metrics read the root
+    gives a `Book`. The table builders and the metrics read the root
     columns through `root_row` without gathering them.
     """
 
-    kind = Book
     OWN_COLUMNS = book_columns_held(OWN)
     ROOT_COLUMNS = book_columns_held(ROOT)
 
@@ -242,12 +241,8 @@ class RootedBook:
         return self.column(name)
 
     def take(self, rows: Any) -> Book:
-        """The positions at `rows` as a `Book`, in that order."""
+        """The positions at `rows` (`slice(None)`: all) as a `Book`, in that order."""
         return Book(**{name: self.column(name, rows) for name in field_names(Book)})
-
-    def to_book(self) -> Book:
-        """Every position as a `Book` (every column gathered)."""
-        return self.take(slice(None))
 
 
 def kind_of(record: Any) -> type:

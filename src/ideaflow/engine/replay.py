@@ -393,8 +393,8 @@ def _replay_mirror(
         # a copy shares its root's instrument, side, times, prices, leverage and mark:
         # those stay one value per root (the dataset's own columns when every logged
         # trade is an original)
-        roots = {name: cols[name] for name in _ROOT_COLUMNS}
-        roots["marked"] = marked
+        roots = {"trade_id": cols["trade_id"], "marked": marked}
+        roots.update((n, cols[n]) for n in RootedBook.ROOT_COLUMNS if n not in roots)
         book = RootedBook(
             own={
                 "trade_id": trade_id,
@@ -417,18 +417,6 @@ def _replay_mirror(
     )
     return book, counts
 
-
-# the replay's root columns a RootedBook holds (its own `marked` aside)
-_ROOT_COLUMNS = (
-    "trade_id",
-    "instrument",
-    "side",
-    "open_time",
-    "close_time",
-    "open_price",
-    "close_price",
-    "leverage",
-)
 
 _TRADE_COLUMNS = (
     "trade_id",
