@@ -4,12 +4,15 @@
     python benchmarks/bench_replay.py --quick          # a small run to check the script
 
 Steps: (1) correctness first: on a small platform the engine and the pandas baseline must
-agree on every copy amount and account pnl; (2) end to end: `ideaflow backtest --strategy
-mirror` as a subprocess on the full platform, wall time and peak RSS, stage timings from
-summary.json (median of repeats); (3) the replay kernels alone, compile time apart;
-(4) the pandas baseline at --baseline-trades, in a subprocess with its own peak RSS,
-and where it breaks (MemoryError under a memory cap). Results go to
-benchmarks/results/replay.json and are printed as a table.
+agree on every copy amount and account pnl; (2) end to end against the floor, in
+alternating rounds: the floor (`floor.py`: a pyarrow read of the trades table plus the
+bare fan-out of `bench_ceiling.py`, in a fresh process), then `ideaflow backtest
+--strategy mirror` as a subprocess on the full platform (wall time, peak RSS, stage
+timings from summary.json); each round's ratio is backtest / floor, the figure is the
+median ratio; (3) the replay kernels alone, compile time apart; (4) the pandas
+baseline at --baseline-trades, in a subprocess with its own peak RSS, and where it
+breaks (MemoryError under a memory cap). Results go to benchmarks/results/replay.json
+(no machine paths) and are printed as a table.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +43,7 @@ def check_correctness(seed: int) -> dict:
     """Engine vs pandas baseline on a small platform: copy amounts and account pnl agree."""
     import ideaflow
     from ideaflow.engine import ReplayConfig, replay
+    from ideaflow.results.frames import accounts_frame
 
     tables = build_platform(20_000, 2_000, 3_000, seed=seed)
     trades = tables["trades"].to_pandas()
@@ -52,7 +57,7 @@ def check_correctness(seed: int) -> dict:
     base_amounts = np.sort(copies["amount"].to_numpy())
     assert engine_amounts.shape == base_amounts.shape, (engine_amounts.shape, base_amounts.shape)
     np.testing.assert_allclose(engine_amounts, base_amounts, rtol=1e-9, atol=1e-9)
-    eng = res.accounts_frame(ds).set_index("trader_id")
+    eng = accounts_frame(res.metrics, ds.trader_ids).set_index("trader_id")
     base = accounts.set_index("trader_id")
     common = base.index
     np.testing.assert_allclose(eng.loc[common, "pnl"], base["pnl"], rtol=1e-9, atol=1e-6)
@@ -116,7 +121,21 @@ def main() -> None:
         action="store_true",
         help="only step 5 (pandas vs engine); results go to results/replay_baseline.json",
     )
-    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--workdir", type=Path, default=None, help="where the platforms are built and kept"
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        default=None,
+        help="a checkout of an earlier commit: its backtest joins every round too (before/after)",
+    )
+    parser.add_argument(
+        "--no-kernels",
+        action="store_true",
+        help="skip step 4 (the replay kernels in process)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip step 5 (pandas vs engine)")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "replay.json")
     args = parser.parse_args()
     if args.quick:
@@ -132,7 +151,8 @@ def main() -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "args": {k: str(v) for k, v in vars(args).items()},
+        # no machine paths in the results
+        "args": {k: str(v) for k, v in vars(args).items() if k not in ("workdir", "out", "before")},
     }
     print("1. correctness (engine vs pandas baseline, 20k trades) ...", flush=True)
     result["correctness"] = check_correctness(args.seed)
@@ -153,7 +173,8 @@ def main() -> None:
             args.out = HERE / "results" / "replay_baseline.json"
     else:
         _end_to_end_and_kernels(args, work, data_dir, result)
-    _baseline(args, work, result)
+    if not args.no_baseline:
+        _baseline(args, work, result)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(f"wrote {args.out}")
@@ -162,7 +183,11 @@ def main() -> None:
 def _end_to_end_and_kernels(
     args: argparse.Namespace, work: Path, data_dir: Path, result: dict
 ) -> None:
-    print("3. end to end: ideaflow backtest --strategy mirror (CLI subprocess) ...", flush=True)
+    print(
+        "3. end to end: ideaflow backtest --strategy mirror (CLI subprocess), alternating "
+        "with the floor ...",
+        flush=True,
+    )
     cli = [
         sys.executable,
         "-m",
@@ -177,32 +202,84 @@ def _end_to_end_and_kernels(
         "--no-plots",
         "--no-progress",
     ]
+    floor_cmd = [sys.executable, str(HERE / "floor.py"), str(data_dir)]
+    before_cmd = None
+    if args.before is not None:
+        # the same command on an earlier checkout (its own source first on the path)
+        out_before = str(work / "out-before")
+        before_cmd = ["env", f"PYTHONPATH={args.before / 'src'}"]
+        before_cmd += [out_before if a == str(work / "out") else a for a in cli]
+        result["before_commit"] = subprocess.run(
+            ["git", "-C", str(args.before), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        child_peak(before_cmd)  # warm its Numba cache
     child_peak(cli)  # warm the Numba cache once; not counted
-    e2e = []
+    child_peak(floor_cmd)
+    rounds = []
+    before_rounds = []
     for _ in range(args.repeats):
+        if before_cmd is not None:
+            old = child_peak(before_cmd)
+            if old["returncode"] != 0:
+                raise SystemExit(f"earlier backtest failed: {old['stderr_tail']}")
+            before_rounds.append({"wall_s": old["wall_s"], "peak_rss_gib": old["peak_rss_gib"]})
+            print(
+                f"   before: {old['wall_s']:.1f} s, peak {old['peak_rss_gib']:.2f} GiB", flush=True
+            )
+        # the machine's speed drifts between minutes: floor and backtest alternate, and
+        # each round compares the two at nearly the same moment
+        floor_run = child_peak(floor_cmd)
+        if floor_run["returncode"] != 0:
+            raise SystemExit(f"floor failed: {floor_run['stderr_tail']}")
+        floor = json.loads(floor_run["stdout"].strip().splitlines()[-1])
         run = child_peak(cli)
         if run["returncode"] != 0:
             raise SystemExit(f"backtest failed: {run['stderr_tail']}")
         summary = json.loads((work / "out" / "summary.json").read_text())
-        e2e.append(
+        rounds.append(
             {
                 "wall_s": run["wall_s"],
                 "peak_rss_gib": run["peak_rss_gib"],
                 "stages_s": summary.get("timings_s", {}),
                 "counts": summary.get("counts"),
+                "floor": floor,
+                "ratio": run["wall_s"] / floor["floor_s"],
             }
         )
+        print(
+            f"   round: backtest {run['wall_s']:.1f} s, peak {run['peak_rss_gib']:.2f} GiB; "
+            f"floor {floor['floor_s']:.2f} s (read {floor['read_s']:.2f} + fan-out "
+            f"{floor['fanout_s']:.2f}); ratio {rounds[-1]['ratio']:.1f}",
+            flush=True,
+        )
     result["end_to_end"] = {
-        "median_wall_s": statistics.median(r["wall_s"] for r in e2e),
-        "max_peak_rss_gib": max((r["peak_rss_gib"] or 0) for r in e2e),
-        "runs": e2e,
+        "median_wall_s": statistics.median(r["wall_s"] for r in rounds),
+        "max_peak_rss_gib": max((r["peak_rss_gib"] or 0) for r in rounds),
+        "median_floor_s": statistics.median(r["floor"]["floor_s"] for r in rounds),
+        "median_ratio": statistics.median(r["ratio"] for r in rounds),
+        "runs": rounds,
     }
+    if before_rounds:
+        result["before"] = {
+            "median_wall_s": statistics.median(r["wall_s"] for r in before_rounds),
+            "max_peak_rss_gib": max((r["peak_rss_gib"] or 0) for r in before_rounds),
+            "median_ratio": statistics.median(
+                b["wall_s"] / r["floor"]["floor_s"] for b, r in zip(before_rounds, rounds)
+            ),
+            "runs": before_rounds,
+        }
+    e2e = result["end_to_end"]
     print(
-        f"   median {result['end_to_end']['median_wall_s']:.1f} s, peak "
-        f"{result['end_to_end']['max_peak_rss_gib']:.2f} GiB",
+        f"   median {e2e['median_wall_s']:.1f} s, peak {e2e['max_peak_rss_gib']:.2f} GiB, "
+        f"floor {e2e['median_floor_s']:.2f} s, ratio {e2e['median_ratio']:.1f}",
         flush=True,
     )
 
+    if args.no_kernels:
+        return
     print("4. replay kernels in process ...", flush=True)
     result["kernels"] = time_kernels(data_dir, args.repeats)
     print(f"   {result['kernels']}", flush=True)

@@ -1,5 +1,6 @@
 """A real Dask cluster for tests: a `dask scheduler` and single-threaded `dask worker`
-processes on 127.0.0.1, importing this checkout of ideaflow, torn down on exit."""
+processes on 127.0.0.1, importing the same ideaflow as the tests (the checkout's, or the
+installed copy when the tests run against one), torn down on exit."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from pathlib import Path
 
 from distributed import Client  # the test extra installs dask[distributed]
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+import ideaflow
+
+# the directory holding the ideaflow the tests import: workers load the same files, and
+# so the same Numba cache
+SRC = Path(ideaflow.__file__).resolve().parent.parent
 
 
 def _dask_cli() -> list[str]:

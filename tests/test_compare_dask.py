@@ -38,16 +38,25 @@ def cluster(tmp_path_factory):
 
 
 def _files(out: Path) -> dict[str, bytes]:
-    """Every file's bytes; summary.json without its wall-clock `timings_s` (they differ
-    between any two runs, local or not)."""
+    """Every file's bytes; a strategy's summary.json without its wall-clock `timings_s`
+    (they differ between any two runs, local or not), and the run's manifest without the
+    command line (it names the backend) and the hashes of those summaries."""
     files = {}
     for p in sorted(out.rglob("*")):
         if p.is_file():
             data = p.read_bytes()
-            if p.name == "summary.json":
+            if p.name == "summary.json" and p.parent != out:
                 summary = json.loads(data)
                 assert summary.pop("timings_s")
                 data = json.dumps(summary, sort_keys=True).encode()
+            elif p.name == "summary.json":
+                manifest = json.loads(data)["manifest"]
+                assert manifest.pop("command")[:2] == ["ideaflow", "compare"]
+                manifest["files"] = [
+                    {**f, "sha256": "", "bytes": 0} if f["path"].endswith("summary.json") else f
+                    for f in manifest["files"]
+                ]
+                data = json.dumps(manifest, sort_keys=True).encode()
             files[str(p.relative_to(out))] = data
     return files
 

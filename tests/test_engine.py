@@ -21,6 +21,7 @@ from ideaflow.engine import (
     replay,
 )
 from ideaflow.errors import ParameterError
+from ideaflow.records import Book, field_names
 from ideaflow.results import backtest_result
 from ideaflow.results.frames import accounts_frame, daily_frame, trades_frame
 
@@ -579,7 +580,7 @@ def test_replay_through_dataset_from_frames_is_independent_of_row_order():
     assert copy_of_2["pnl"] == pytest.approx(-150 * (90 / 100 - 1) - 1.5)  # short, marked
     shuffled = dataset_from_frames(trades.iloc[::-1], follows.iloc[::-1], prices)
     again = replay(shuffled, config)
-    for name in res.book.__dataclass_fields__:
+    for name in field_names(Book):
         np.testing.assert_array_equal(getattr(res.book, name), getattr(again.book, name))
     pd.testing.assert_frame_equal(
         accounts_frame(res.metrics, ds.trader_ids),

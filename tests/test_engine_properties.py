@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from builders import make_dataset
 from ideaflow.data import OPEN_END
 from ideaflow.engine import ReplayConfig, daily_pnl, replay
-from ideaflow.records import Book
+from ideaflow.records import Book, RootedBook, field_names
 
 H = 3_600 * 10**9
 TRADERS = [3, 5, 8, 13, 21]
@@ -70,8 +70,8 @@ def platforms(draw):
     return trades, follows, prices, depth, perm_t, perm_f
 
 
-def same_book(a: Book, b: Book) -> None:
-    for name in a.__dataclass_fields__:
+def same_book(a: Book | RootedBook, b: Book | RootedBook) -> None:
+    for name in field_names(Book):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 

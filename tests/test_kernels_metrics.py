@@ -24,21 +24,27 @@ from ideaflow.kernels.metrics import (
 END = np.iinfo(np.int64).max
 D = 86_400 * 10**9
 H = 3_600 * 10**9
+NO_ROOTS = np.zeros(0, dtype=np.int32)  # every position is its own root
 NO_MARKS = (
     False,
     np.zeros((0, 0)),
     np.int64(0),
     np.zeros(0, dtype=np.int64),
+    NO_ROOTS,
     np.zeros(0, dtype=np.int32),
+    np.zeros(0),
     np.zeros(0),
     np.zeros(0),
 )
 
 
-def _group(account, n_accounts, open_time, close_time, pnl, social=None, marked=None, end=0):
+def _group(
+    account, n_accounts, open_time, close_time, pnl, social=None, marked=None, end=0, roots=None
+):
     n = len(account)
     return group_positions_nb(
         np.asarray(account, dtype=np.int32),
+        NO_ROOTS if roots is None else np.asarray(roots, dtype=np.int32),
         np.int64(n_accounts),
         np.asarray(open_time, dtype=np.int64),
         np.asarray(close_time, dtype=np.int64),
@@ -73,6 +79,52 @@ def test_group_positions_is_a_stable_sort_by_account(n_accounts, n):
     np.testing.assert_array_equal((flags & FLAG_CLOSED) > 0, (close_time != END)[order])
     np.testing.assert_array_equal((flags & FLAG_SOCIAL) > 0, social[order])
     assert not np.any(flags & FLAG_MARKED)
+
+
+def test_group_positions_reads_root_columns_through_root_row():
+    # roots 0 (open 10, closed at 50) and 1 (open 20, open, marked); positions: root 0,
+    # root 1, a copy of 0 and a copy of 1 (the copies in accounts 2 and 0)
+    indptr, records = _group(
+        [1, 0, 2, 0],
+        3,
+        [10, 20],
+        [50, END],
+        [1.0, 2.0, 3.0, 4.0],
+        social=np.array([False, False, True, True]),
+        marked=np.array([False, True]),
+        end=99,
+        roots=[0, 1, 0, 1],
+    )
+    assert indptr.tolist() == [0, 2, 3, 4]
+    assert records["row"].tolist() == [1, 3, 0, 2]
+    assert records["open_time"].tolist() == [20, 20, 10, 10]
+    assert records["end_time"].tolist() == [99, 99, 50, 50]
+    assert records["pnl"].tolist() == [2.0, 4.0, 1.0, 3.0]
+    flags = records["flags"]
+    assert ((flags & FLAG_CLOSED) > 0).tolist() == [False, False, True, True]
+    assert ((flags & FLAG_MARKED) > 0).tolist() == [True, True, False, False]
+    assert ((flags & FLAG_SOCIAL) > 0).tolist() == [False, True, False, True]
+
+
+def test_day_end_marks_of_a_copy_use_its_root_and_its_own_amount():
+    # root 0: long, leverage 2, open price 100, amount 1000; its copy (account 1) has
+    # amount 250. Day-end price 110 on day 0, close on day 1 at +X: the copy's day-0
+    # mark is 1 * 2 * 250 * (110 / 100 - 1) = +50, the root's +200
+    indptr, records = _group([0, 1], 2, [H], [D + H], [300.0, 75.0], end=D + H, roots=[0, 0])
+    marks = (
+        True,
+        np.array([[110.0, 115.0]]),
+        np.int64(0),
+        np.array([0], dtype=np.int64),
+        np.array([0, 0], dtype=np.int32),
+        np.array([0], dtype=np.int32),
+        np.array([2.0]),
+        np.array([1000.0, 250.0]),
+        np.array([100.0]),
+    )
+    account, day, pnl = daily_pnl_nb(indptr, records, marks)
+    assert account.tolist() == [0, 0, 1, 1] and day.tolist() == [0, 1, 0, 1]
+    np.testing.assert_allclose(pnl, [200.0, 100.0, 50.0, 25.0])
 
 
 def test_account_metrics_on_a_hand_path():
@@ -113,8 +165,10 @@ def test_day_end_marks_through_the_marks_tuple():
         table,
         np.int64(0),
         np.array([0], dtype=np.int64),
+        NO_ROOTS,
         np.array([0], dtype=np.int32),
-        np.array([1000.0]),
+        np.array([1.0]),  # side * leverage
+        np.array([1000.0]),  # amount
         np.array([100.0]),
     )
     account, day, pnl = daily_pnl_nb(indptr, records, marks)

@@ -18,7 +18,7 @@ from ideaflow.kernels.fanout import mirror_replay_depth1_nb
 from ideaflow.kernels.order import close_order_nb
 from ideaflow.kernels.replay import (
     STATUS_OK,
-    assemble_mirror_book_nb,
+    assemble_rooted_book_nb,
     count_hop1_candidates_nb,
     mirror_replay_nb,
 )
@@ -245,26 +245,16 @@ def test_count_hop1_candidates():
 def test_assemble_orders_roots_then_copies_per_open_time():
     # roots 10 (t=0, 1 copy), 11 (t=0, no copy), 12 (t=5, 2 copies, the second a hop 2);
     # every root returns 10% gross; fees scale with amount / parent amount
-    n_roots = 3
     copy_start = np.array([0, 1, 1, 3], dtype=np.int64)
     group_start = np.array([0, 2, 3], dtype=np.int64)
-    ones = np.ones(n_roots)
-    out = assemble_mirror_book_nb(
+    out = assemble_rooted_book_nb(
         group_start,
         copy_start,
         np.array([10, 11, 12], dtype=np.int64),
         np.array([0, 1, 0], dtype=np.int32),
-        np.zeros(n_roots, dtype=np.int32),
-        np.ones(n_roots, dtype=np.int8),
-        np.array([0, 0, 5], dtype=np.int64),
-        np.array([9, END, 9], dtype=np.int64),
-        ones,
-        ones,
         np.array([100.0, 50.0, 200.0]),
-        ones,
         np.array([5.0, 0.0, 20.0]),
         np.array([5.0, 0.0, 0.0]),
-        np.zeros(n_roots, dtype=np.bool_),
         np.array([0.1, 0.0, 0.1]),
         np.array([True, False, True]),
         np.array([2, 2, 3], dtype=np.int32),
@@ -273,19 +263,17 @@ def test_assemble_orders_roots_then_copies_per_open_time():
         np.array([1, 1, 2], dtype=np.int8),
         np.int64(100),
     )
-    trade_id, account = out[0], out[1]
+    trade_id, account, amount, fee, pnl, parent_id, hop, root_row = out
     assert trade_id.tolist() == [10, 11, 100, 12, 101, 102]
     assert account.tolist() == [0, 1, 2, 0, 2, 3]
-    root_id, parent_id, hop = out[14], out[15], out[16]
-    assert root_id.tolist() == [-1, -1, 10, -1, 12, 12]
+    assert amount.tolist() == [100.0, 50.0, 10.0, 200.0, 20.0, 2.0]
+    assert root_row.tolist() == [0, 1, 0, 2, 2, 2]
     assert parent_id.tolist() == [-1, -1, 10, -1, 12, 101]
     assert hop.tolist() == [0, 0, 1, 0, 1, 2]
     # fees: 5 * 10/100 = 0.5; 20 * 20/200 = 2; 2 * 2/20 = 0.2 (from its parent copy)
-    np.testing.assert_allclose(out[10], [5.0, 0.0, 0.5, 20.0, 2.0, 0.2])
+    np.testing.assert_allclose(fee, [5.0, 0.0, 0.5, 20.0, 2.0, 0.2])
     # copy PnL = amount * 0.1 - fee: 0.5, 0, 0; roots keep their given PnL
-    np.testing.assert_allclose(out[11], [5.0, 0.0, 0.5, 0.0, 0.0, 0.0], atol=1e-12)
-    np.testing.assert_allclose(out[12], [0.05, 0.0, 0.05, 0.0, 0.0, 0.0], atol=1e-12)
-    assert out[5][1] == END and out[5][4] == 9
+    np.testing.assert_allclose(pnl, [5.0, 0.0, 0.5, 0.0, 0.0, 0.0], atol=1e-12)
 
 
 @pytest.mark.parametrize("depth", [1, 2])

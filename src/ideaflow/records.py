@@ -8,7 +8,8 @@ table's (`encode`). The Arrow schemas (`schema_of`), the table builders
 column is added by adding one field here.
 
 Kinds:
-- `Book`: one row per replayed position (`trades.parquet`);
+- `Book`: one row per replayed position (`trades.parquet`); `RootedBook` holds the same
+  rows with each copy pointing at its root for what it shares with it;
 - `AccountMetrics`: one row per account (`accounts.parquet`, keyed by trader id);
 - `DailyPnl`: sparse daily PnL per account (`daily.parquet`);
 - `DecisionRecord`: one row per strategy decision (`decisions.parquet`);
@@ -18,7 +19,7 @@ Kinds:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Self
 
@@ -39,6 +40,11 @@ INSTRUMENT_CODE = "instrument"  # int32 instrument code -> dictionary of instrum
 TRADER_LIST = "trader_list"  # (rows, k) int32 codes, -1 padded -> list<int64> of trader ids
 NEGATIVE = object()  # marker: any negative value is missing (ids, -1 for "none")
 
+# how a `RootedBook` holds a `Book` column
+OWN = "own"  # a value per position: what a copy does not share with its root
+ROOT = "root"  # the root's value, shared by its copies: held once per root
+DERIVED = "derived"  # computed from the others when read (see `RootedBook.column`)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -50,6 +56,7 @@ class Column:
     missing: Any = None  # in-memory value written as null (None: never null; NaN; NEGATIVE)
     encode: str = PLAIN
     doc: str = ""
+    held: str = OWN  # in a `RootedBook` (Book columns only)
 
     def null_mask(self, values: np.ndarray) -> np.ndarray | None:
         """Where `values` hold the missing marker (None when nothing is missing)."""
@@ -72,9 +79,17 @@ def column(
     missing: Any = None,
     encode: str = PLAIN,
     doc: str = "",
+    held: str = OWN,
 ) -> Any:
     """A dataclass field carrying its `Column` (the table name defaults to the field's)."""
-    spec = {"dtype": dtype, "arrow": arrow, "missing": missing, "encode": encode, "doc": doc}
+    spec = {
+        "dtype": dtype,
+        "arrow": arrow,
+        "missing": missing,
+        "encode": encode,
+        "doc": doc,
+        "held": held,
+    }
     return field(metadata={"column": spec, "name": name})
 
 
@@ -107,40 +122,134 @@ class Records:
         """The rows at `rows` (indices or a boolean mask), in that order."""
         return type(self)(**{n: getattr(self, n)[rows] for n in field_names(self)})
 
+    def column(self, name: str, rows: Any = slice(None)) -> Any:
+        """Field `name` at `rows` (None when the record leaves the field out)."""
+        values = getattr(self, name)
+        return None if values is None else values[rows]
+
 
 @dataclass(frozen=True, eq=False)
 class Book(Records):
     """Every replayed position, one row each.
 
     `account` is a trader code (or a subject's account for strategy books); the written
-    table holds the account's trader id instead.
+    table holds the account's trader id instead. `held` says what a copy shares with its
+    root (see `RootedBook`).
     """
 
     trade_id: np.ndarray = column(np.int64, pa.int64())
     account: np.ndarray = column(np.int32, pa.int64(), name="trader_id", encode=TRADER)
-    instrument: np.ndarray = column(np.int32, INSTRUMENT, encode=INSTRUMENT_CODE)
-    side: np.ndarray = column(np.int8, pa.int8(), doc="+1 long, -1 short")
-    open_time: np.ndarray = column(np.int64, UTC_NS, missing=OPEN_END, encode=TIME)
+    instrument: np.ndarray = column(np.int32, INSTRUMENT, encode=INSTRUMENT_CODE, held=ROOT)
+    side: np.ndarray = column(np.int8, pa.int8(), doc="+1 long, -1 short", held=ROOT)
+    open_time: np.ndarray = column(np.int64, UTC_NS, missing=OPEN_END, encode=TIME, held=ROOT)
     close_time: np.ndarray = column(
-        np.int64, UTC_NS, missing=OPEN_END, encode=TIME, doc="null while open"
+        np.int64, UTC_NS, missing=OPEN_END, encode=TIME, doc="null while open", held=ROOT
     )
-    open_price: np.ndarray = column(np.float64, pa.float64())
+    open_price: np.ndarray = column(np.float64, pa.float64(), held=ROOT)
     close_price: np.ndarray = column(
-        np.float64, pa.float64(), missing=float("nan"), doc="null while open"
+        np.float64, pa.float64(), missing=float("nan"), doc="null while open", held=ROOT
     )
     amount: np.ndarray = column(np.float64, pa.float64())
-    leverage: np.ndarray = column(np.float64, pa.float64())
+    leverage: np.ndarray = column(np.float64, pa.float64(), held=ROOT)
     fee: np.ndarray = column(np.float64, pa.float64())
     pnl: np.ndarray = column(np.float64, pa.float64())
-    ret: np.ndarray = column(np.float64, pa.float64(), doc="pnl / amount")
-    marked: np.ndarray = column(np.bool_, pa.bool_(), doc="open, marked to the last price")
+    ret: np.ndarray = column(np.float64, pa.float64(), doc="pnl / amount", held=DERIVED)
+    marked: np.ndarray = column(
+        np.bool_, pa.bool_(), doc="open, marked to the last price", held=ROOT
+    )
     root_trade_id: np.ndarray = column(
-        np.int64, pa.int64(), missing=NEGATIVE, doc="null for an original"
+        np.int64, pa.int64(), missing=NEGATIVE, doc="null for an original", held=DERIVED
     )
     parent_trade_id: np.ndarray = column(
         np.int64, pa.int64(), missing=NEGATIVE, doc="null for an original"
     )
     hop: np.ndarray = column(np.int16, pa.int16(), doc="0 for an original")
+
+
+def book_columns_held(held: str) -> tuple[str, ...]:
+    """The `Book` fields a `RootedBook` holds as `held` (OWN, ROOT or DERIVED)."""
+    return tuple(name for name, col in columns_of(Book) if col.held == held)
+
+
+class RootedBook:
+    """The rows of a `Book` in which each copy points at its root for what it shares.
+
+    The mirror replay's book: most of its rows are copies, and a copy has its root's
+    instrument, side, times, prices, leverage and mark. `own` holds the `OWN` columns,
+    one value per position; `roots` the `ROOT` columns and the roots' `trade_id`, one
+    value per root; `root_row` (int32) each position's root as an index into `roots` (a
+    root points at itself; every root is a position of the book). The `DERIVED`
+    columns are computed when read: `ret = pnl / amount` (how the replay values every
+    position) and `root_trade_id`, the root's trade id on a copy (a position with a
+    parent), -1 on an original.
+
+    It reads like a `Book`: `book.open_time` is the open time of every position (gathered
+    on each access: hold on to it), `column(name, rows)` gathers only `rows`, `take`
+    gives a `Book`. The table builders and the metrics read the root
+    columns through `root_row` without gathering them.
+    """
+
+    OWN_COLUMNS = book_columns_held(OWN)
+    ROOT_COLUMNS = book_columns_held(ROOT)
+
+    def __init__(
+        self, own: Mapping[str, np.ndarray], roots: Mapping[str, np.ndarray], root_row: np.ndarray
+    ) -> None:
+        want_roots = {*self.ROOT_COLUMNS, "trade_id"}
+        if set(own) != set(self.OWN_COLUMNS) or set(roots) != want_roots:
+            raise ValueError(
+                f"RootedBook: expected own columns {', '.join(self.OWN_COLUMNS)} and root "
+                f"columns {', '.join(sorted(want_roots))}; found {', '.join(own)} and "
+                f"{', '.join(roots)}"
+            )
+        n = root_row.shape[0]
+        n_roots = roots["trade_id"].shape[0]
+        bad = [f"{k} ({v.shape[0]})" for k, v in own.items() if v.shape[0] != n]
+        bad += [f"root {k} ({v.shape[0]})" for k, v in roots.items() if v.shape[0] != n_roots]
+        if bad:
+            raise ValueError(
+                f"RootedBook: expected {n} rows per own column and {n_roots} per root "
+                f"column; found {', '.join(bad)}"
+            )
+        self.own = dict(own)
+        self.roots = dict(roots)
+        self.root_row = root_row
+
+    def __len__(self) -> int:
+        return int(self.root_row.shape[0])
+
+    def column(self, name: str, rows: Any = slice(None)) -> np.ndarray:
+        """Book field `name` at `rows` (a slice, indices or a mask), gathered from the
+        roots where shared."""
+        if name in self.own:
+            return self.own[name][rows]
+        if name == "ret":
+            pnl = self.own["pnl"][rows]
+            # rows given by index or mask gather a copy: divide it in place
+            scratch = not np.may_share_memory(pnl, self.own["pnl"])
+            return np.divide(pnl, self.own["amount"][rows], out=pnl if scratch else None)
+        root = self.root_row[rows]
+        if name == "root_trade_id":
+            return np.where(
+                self.own["parent_trade_id"][rows] >= 0, self.roots["trade_id"][root], -1
+            )
+        if name in self.roots and name != "trade_id":
+            return self.roots[name][root]
+        raise AttributeError(f"RootedBook: no Book column {name!r}")
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        if name.startswith("_") or name in ("own", "roots", "root_row"):
+            raise AttributeError(name)
+        return self.column(name)
+
+    def take(self, rows: Any) -> Book:
+        """The positions at `rows` (`slice(None)`: all) as a `Book`, in that order."""
+        return Book(**{name: self.column(name, rows) for name in field_names(Book)})
+
+
+def kind_of(record: Any) -> type:
+    """The record kind whose columns `record` has (a `RootedBook` has a `Book`'s)."""
+    return Book if isinstance(record, RootedBook) else type(record)
 
 
 @dataclass(frozen=True, eq=False)

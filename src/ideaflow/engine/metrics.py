@@ -1,7 +1,9 @@
 """Accounting and per-account metrics of any book (docs/contract.md §3): position PnL, account
 metrics, sparse daily PnL, and an index of realised equity over time.
 
-Generic over books: the engine's replays and the strategies' subject books alike.
+Generic over books: the engine's replays and the strategies' subject books alike, as a
+`Book` or a `RootedBook` (whose root columns are read through its `root_row` index, never
+gathered to one value per position).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ideaflow.kernels.metrics import (
     equity_index_nb,
     group_positions_nb,
 )
-from ideaflow.records import AccountMetrics, Book, DailyPnl
+from ideaflow.records import AccountMetrics, Book, DailyPnl, RootedBook
 
 # below this many rows, parallel kernels run on one thread: a parallel launch costs more
 # than it saves on small inputs (milliseconds on a busy machine, and strategies call the
@@ -80,13 +82,23 @@ def position_pnl(
         return position_pnl_nb(*flat).reshape(shape)
 
 
-def _data_end(book: Book, data_end: int | None) -> int:
+def _root_columns(book: Book | RootedBook) -> tuple[np.ndarray, Any]:
+    """`root_row` and the per-root columns of a book: a `RootedBook`'s own, or for a `Book`
+    an empty `root_row` (every position is its own root) and the book itself."""
+    if isinstance(book, RootedBook):
+        return book.root_row, book.roots
+    return np.zeros(0, dtype=np.int32), {n: getattr(book, n) for n in RootedBook.ROOT_COLUMNS}
+
+
+def _data_end(roots: Any, n: int, data_end: int | None) -> int:
     if data_end is not None:
         return int(data_end)
-    if len(book) == 0:
+    if n == 0:
         return 0
-    closed = book.close_time[book.close_time != OPEN_END]
-    end = int(book.open_time.max())
+    # every root is a position too: the roots' times are the book's
+    close_time = roots["close_time"]
+    closed = close_time[close_time != OPEN_END]
+    end = int(roots["open_time"].max())
     if closed.shape[0]:
         end = max(end, int(closed.max()))
     return end
@@ -103,38 +115,49 @@ class GroupedBook:
     n_accounts: int
     indptr: np.ndarray  # int64, n_accounts + 1
     records: np.ndarray  # POSITION_RECORD
-    marks: tuple  # (use_marks, day_table, day0, first_price_day, instrument, scale, open_price)
+    # (use_marks, day_table, day0, first_price_day, root_row, instrument, side_leverage,
+    # amount, open_price): see `ideaflow.kernels.metrics`
+    marks: tuple
 
 
 def group_book(
-    book: Book, n_accounts: int, *, prices: PriceArrays | None = None, data_end: int | None = None
+    book: Book | RootedBook,
+    n_accounts: int,
+    *,
+    prices: PriceArrays | None = None,
+    data_end: int | None = None,
 ) -> GroupedBook:
     """Group a book's positions by account (see `ideaflow.kernels.metrics`)."""
-    if len(book) and (int(book.account.min()) < 0 or int(book.account.max()) >= n_accounts):
+    n = len(book)
+    account = book.column("account")
+    if n and (int(account.min()) < 0 or int(account.max()) >= n_accounts):
         raise ParameterError(
             f"n_accounts: expected more than the largest book account "
-            f"({int(book.account.max())}); found {n_accounts}"
+            f"({int(account.max())}); found {n_accounts}"
         )
-    if len(book) >= np.iinfo(np.int32).max:
-        raise ParameterError(f"book: expected fewer than 2^31 positions; found {len(book)}")
-    end = _data_end(book, data_end)
-    with threads_for(len(book) + n_accounts):
+    if n >= np.iinfo(np.int32).max:
+        raise ParameterError(f"book: expected fewer than 2^31 positions; found {n}")
+    root_row, roots = _root_columns(book)
+    end = _data_end(roots, n, data_end)
+    with threads_for(n + n_accounts):
         indptr, records = group_positions_nb(
-            book.account,
+            account,
+            root_row,
             np.int64(n_accounts),
-            book.open_time,
-            book.close_time,
-            book.pnl,
-            book.parent_trade_id >= 0,
-            book.marked,
+            roots["open_time"],
+            roots["close_time"],
+            book.column("pnl"),
+            book.column("parent_trade_id") >= 0,
+            roots["marked"],
             np.int64(end),
         )
-    use_marks = prices is not None and len(prices) > 0 and len(book) > 0
+    use_marks = prices is not None and len(prices) > 0 and n > 0
     if use_marks:
         assert prices is not None
         first_day = first_price_day_nb(prices.time, prices.indptr)
-        closed = book.close_time[book.close_time != OPEN_END]
-        day0 = int(book.open_time.min()) // NS_PER_DAY
+        close_time = roots["close_time"]
+        closed = close_time[close_time != OPEN_END]
+        day0 = int(roots["open_time"].min()) // NS_PER_DAY
         last = max(end, int(closed.max()) if closed.shape[0] else end)
         n_days = last // NS_PER_DAY - day0 + 1
         table = daily_price_table_nb(
@@ -145,9 +168,11 @@ def group_book(
             table,
             np.int64(day0),
             first_day,
-            book.instrument,
-            book.side * book.leverage * book.amount,
-            book.open_price,
+            root_row,
+            roots["instrument"],
+            roots["side"] * roots["leverage"],
+            book.column("amount"),
+            roots["open_price"],
         )
     else:
         empty_f = np.zeros(0)
@@ -157,6 +182,8 @@ def group_book(
             np.int64(0),
             np.zeros(0, dtype=np.int64),
             np.zeros(0, dtype=np.int32),
+            np.zeros(0, dtype=np.int32),
+            empty_f,
             empty_f,
             empty_f,
         )
@@ -164,7 +191,10 @@ def group_book(
 
 
 def _as_grouped(
-    book: Book | GroupedBook, n_accounts: int, prices: PriceArrays | None, data_end: int | None
+    book: Book | RootedBook | GroupedBook,
+    n_accounts: int,
+    prices: PriceArrays | None,
+    data_end: int | None,
 ) -> GroupedBook:
     if isinstance(book, GroupedBook):
         if book.n_accounts != n_accounts:
@@ -189,7 +219,7 @@ def _initial_equity(initial_equity: Any, n_accounts: int) -> np.ndarray:
 
 
 def account_metrics(
-    book: Book | GroupedBook,
+    book: Book | RootedBook | GroupedBook,
     n_accounts: int,
     initial_equity: Any,
     *,
@@ -226,7 +256,7 @@ def account_metrics(
 
 
 def daily_pnl(
-    book: Book | GroupedBook,
+    book: Book | RootedBook | GroupedBook,
     n_accounts: int,
     *,
     prices: PriceArrays | None = None,
@@ -254,16 +284,19 @@ class EquityIndex:
     initial_equity: np.ndarray  # float64 per account
 
     @classmethod
-    def from_book(cls, book: Book, n_accounts: int, initial_equity: Any) -> EquityIndex:
+    def from_book(
+        cls, book: Book | RootedBook, n_accounts: int, initial_equity: Any
+    ) -> EquityIndex:
         init = _initial_equity(initial_equity, n_accounts)
-        if len(book) and int(book.account.max()) >= n_accounts:
+        account = book.column("account")
+        if len(book) and int(account.max()) >= n_accounts:
             raise ParameterError(
                 f"n_accounts: expected more than the largest book account "
-                f"({int(book.account.max())}); found {n_accounts}"
+                f"({int(account.max())}); found {n_accounts}"
             )
         with threads_for(len(book) + n_accounts):
             indptr, times, cum = equity_index_nb(
-                book.account, book.close_time, book.pnl, np.int64(n_accounts)
+                account, book.column("close_time"), book.column("pnl"), np.int64(n_accounts)
             )
         return cls(indptr=indptr, times=times, cum_pnl=cum, initial_equity=init)
 

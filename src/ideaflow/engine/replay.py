@@ -33,7 +33,8 @@ Decisions (where the contract leaves room), all implemented in `ideaflow.kernels
   (open_time, trade_id) order; per root, level by level; within a level, sources in
   ascending code order; per source, its follows in (start_time, follower) order).
   Results do not depend on input row order.
-- Books are sorted by (open_time, trade_id).
+- Books are sorted by (open_time, trade_id). The mirror book is a `RootedBook`: a copy
+  holds its account, amount, fee, PnL, ids and hop, and its root's row for the rest.
 - Metrics (`account_metrics`): pnl = E_end - E_0 (realised + marked); roi = pnl / E_0;
   n_trades, n_social (positions with a parent), n_closed, n_open; win_rate = closed with
   pnl > 0 / closed (NaN when none closed); max_drawdown = largest fall from the running
@@ -55,7 +56,7 @@ from typing import Any
 
 import numpy as np
 
-from ideaflow.data import NS_PER_DAY, OPEN_END, Dataset
+from ideaflow.data import NS_PER_DAY, Dataset
 from ideaflow.engine.metrics import (
     DEFAULT_ANNUALIZATION,
     GroupedBook,
@@ -76,12 +77,12 @@ from ideaflow.kernels.fanout import mirror_replay_depth1_nb
 from ideaflow.kernels.order import close_order_nb
 from ideaflow.kernels.replay import (
     STATUS_OK,
-    assemble_mirror_book_nb,
+    assemble_rooted_book_nb,
     count_hop1_candidates_nb,
     mirror_replay_nb,
 )
 from ideaflow.progress import Stages
-from ideaflow.records import AccountMetrics, Book, DailyPnl
+from ideaflow.records import AccountMetrics, Book, DailyPnl, RootedBook
 
 STRATEGIES = ("actual", "mirror")
 MAX_DEPTH = 100
@@ -124,10 +125,14 @@ def _marks(ds: Dataset) -> np.ndarray:
 
 @dataclass
 class ReplayResult:
-    """The replayed book, per-account metrics, counts and timings of one replay."""
+    """The replayed book, per-account metrics, counts and timings of one replay.
+
+    `book` is a `Book` for `actual`, a `RootedBook` (copies point at their root) for
+    `mirror`; both read the same way.
+    """
 
     config: ReplayConfig
-    book: Book
+    book: Book | RootedBook
     metrics: AccountMetrics
     counts: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -137,7 +142,9 @@ class ReplayResult:
     def daily(self, ds: Dataset) -> DailyPnl:
         """Sparse daily PnL per account; releases the grouped positions (0.8 GB at 30 M
         positions) it is computed from."""
-        source: Book | GroupedBook = self.book if self.grouped is None else self.grouped
+        source: Book | RootedBook | GroupedBook = (
+            self.book if self.grouped is None else self.grouped
+        )
         self.grouped = None
         return daily_pnl(source, ds.n_traders, prices=ds.prices, data_end=ds.data_end)
 
@@ -155,7 +162,7 @@ def replay(
     ds: Dataset,
     config: ReplayConfig | None = None,
     progress: bool = False,
-    on_book: Callable[[Book], None] | None = None,
+    on_book: Callable[[Book | RootedBook], None] | None = None,
 ) -> ReplayResult:
     """Replay a dataset (docs/contract.md §3-4) and compute per-account metrics.
 
@@ -170,6 +177,7 @@ def replay(
     try:
         with stages.stage("marks"):
             marks = _marks(ds)
+        book: Book | RootedBook
         if config.strategy == "actual":
             book, counts = _replay_actual(ds, marks, stages)
         else:
@@ -188,12 +196,12 @@ def replay(
             )
     finally:
         stages.close()
-    is_open = book.close_time == OPEN_END
-    n_marked = int(np.count_nonzero(book.marked))
+    # every position belongs to an account: the accounts' open positions are the book's
+    n_marked = int(np.count_nonzero(book.column("marked")))
     counts.update(
         n_positions=len(book),
         marked_open=n_marked,
-        unmarked_open=int(np.count_nonzero(is_open)) - n_marked,
+        unmarked_open=int(metrics.n_open.sum()) - n_marked,
         n_accounts=ds.n_traders,
     )
     return ReplayResult(
@@ -259,7 +267,9 @@ def _replay_actual(ds: Dataset, marks: np.ndarray, stages: Stages) -> tuple[Book
     return book, counts
 
 
-def _replay_mirror(ds: Dataset, marks: np.ndarray, depth: int, stages: Stages) -> tuple[Book, dict]:
+def _replay_mirror(
+    ds: Dataset, marks: np.ndarray, depth: int, stages: Stages
+) -> tuple[RootedBook, dict]:
     t = ds.trades
     f = ds.follows
     with stages.stage("replay"):
@@ -363,22 +373,14 @@ def _replay_mirror(ds: Dataset, marks: np.ndarray, depth: int, stages: Stages) -
             group_start = np.zeros(1, dtype=np.int64)
         first_copy_id = int(t.trade_id.max()) + 1 if len(t) else 0
         with threads_for(n_roots + n_copies):
-            columns = assemble_mirror_book_nb(
+            own = assemble_rooted_book_nb(
                 group_start,
                 copy_start,
                 cols["trade_id"],
                 cols["trader"],
-                cols["instrument"],
-                cols["side"],
-                open_time,
-                close_time,
-                cols["open_price"],
-                cols["close_price"],
                 cols["amount"],
-                cols["leverage"],
                 cols["fee"],
                 pnl,
-                marked,
                 gross,
                 valued,
                 c_acct,
@@ -387,7 +389,25 @@ def _replay_mirror(ds: Dataset, marks: np.ndarray, depth: int, stages: Stages) -
                 c_hop,
                 np.int64(first_copy_id),
             )
-        book = Book(*columns)
+        trade_id, account, amount, fee, pos_pnl, parent_id, hop, root_row = own
+        # a copy shares its root's instrument, side, times, prices, leverage and mark:
+        # those stay one value per root (the dataset's own columns when every logged
+        # trade is an original)
+        roots = {"trade_id": cols["trade_id"], "marked": marked}
+        roots.update((n, cols[n]) for n in RootedBook.ROOT_COLUMNS if n not in roots)
+        book = RootedBook(
+            own={
+                "trade_id": trade_id,
+                "account": account,
+                "amount": amount,
+                "fee": fee,
+                "pnl": pos_pnl,
+                "parent_trade_id": parent_id,
+                "hop": hop,
+            },
+            roots=roots,
+            root_row=root_row,
+        )
     counts = _trade_counts(ds)
     counts.update(
         logged_copies_dropped=counts["n_logged_copies"],

@@ -9,6 +9,11 @@ in parallel over chunks of rows); the per-account kernels then read their record
 in parallel. (Reading book columns through a permutation instead costs a cache miss per
 column and position.)
 
+A book's columns come in two sizes (`ideaflow.records.RootedBook`): per position
+(account, amount, PnL, social) and per root (times, mark, instrument, side, leverage,
+open price), read through `root_row`, each position's root. An empty `root_row` means
+every position is its own root (a plain `Book`: every column per position).
+
 An *event* changes an account's equity E: the close of a position (its PnL, minus what
 was already marked), the mark of an open position at the end of the data, and, when
 prices are given, the mark of every open position at each UTC day end (the last
@@ -45,6 +50,7 @@ _GROUP_CHUNK = 1 << 18
 @njit(cache=True, nogil=True, parallel=True)
 def group_positions_nb(
     account,
+    root_row,
     n_accounts,
     open_time,
     close_time,
@@ -54,6 +60,9 @@ def group_positions_nb(
     data_end,
 ):
     """Position records (POSITION_RECORD) in account order, and their CSR indptr.
+
+    `account`, `pnl`, `social`: per position; `open_time`, `close_time`, `marked`: per
+    root, read at `root_row[i]` (at `i` when `root_row` is empty).
 
     A stable counting sort on the account code: directly when there are few accounts,
     else by the high bits first, then by the low 11 bits within each high bucket. Every
@@ -79,7 +88,9 @@ def group_positions_nb(
             a = account[i]
             p = fill[a]
             fill[a] = p + 1
-            _write_record(records, p, i, open_time, close_time, pnl, social, marked, data_end)
+            _write_record(
+                records, p, i, root_row, open_time, close_time, pnl, social, marked, data_end
+            )
         return indptr, records
     # two levels: a stable scatter by the high bits into the final array, then a stable
     # counting sort by the low bits inside each high bucket through a small scratch
@@ -112,7 +123,9 @@ def group_positions_nb(
             p = start[b]
             start[b] = p + 1
             keys[p] = a
-            _write_record(records, p, i, open_time, close_time, pnl, social, marked, data_end)
+            _write_record(
+                records, p, i, root_row, open_time, close_time, pnl, social, marked, data_end
+            )
     for b in prange(n_high):
         lo = bucket_start[b]
         hi = bucket_start[b + 1]
@@ -137,11 +150,12 @@ def group_positions_nb(
 
 
 @njit(cache=True, nogil=True)
-def _write_record(records, p, i, open_time, close_time, pnl, social, marked, data_end):
+def _write_record(records, p, i, root_row, open_time, close_time, pnl, social, marked, data_end):
     rec = records[p]
-    closed = close_time[i] != OPEN_END
-    rec.open_time = open_time[i]
-    rec.end_time = close_time[i] if closed else data_end
+    r = root_row[i] if root_row.shape[0] > 0 else i
+    closed = close_time[r] != OPEN_END
+    rec.open_time = open_time[r]
+    rec.end_time = close_time[r] if closed else data_end
     rec.pnl = pnl[i]
     rec.row = i
     flags = 0
@@ -149,7 +163,7 @@ def _write_record(records, p, i, open_time, close_time, pnl, social, marked, dat
         flags |= FLAG_CLOSED
     if social[i]:
         flags |= FLAG_SOCIAL
-    if marked[i]:
+    if marked[r]:
         flags |= FLAG_MARKED
     rec.flags = flags
 
@@ -271,8 +285,23 @@ def _account_events(records, lo, hi, marks):
     Each position contributes its day-end marks (when `use_marks` and its instrument has
     prices), then its close (PnL minus the last mark) or, if still open, its mark at the
     end of the data. The deltas of a position sum to its PnL.
+
+    `marks` = (use_marks, day_table, day0, first_price_day, root_row, instrument,
+    side_leverage, amount, open_price): `amount` per position, `instrument`,
+    `side_leverage` (side * leverage) and `open_price` per root (see the module).
     """
-    use_marks, day_table, day0, first_price_day, instrument, scale, open_price = marks
+    (
+        use_marks,
+        day_table,
+        day0,
+        first_price_day,
+        root_row,
+        instrument,
+        side_leverage,
+        amount,
+        open_price,
+    ) = marks
+    rooted = root_row.shape[0] > 0
     # without marks a position has at most one event: no counting pass
     count = hi - lo
     if use_marks:
@@ -280,7 +309,8 @@ def _account_events(records, lo, hi, marks):
         for q in range(lo, hi):
             rec = records[q]
             n_days = 0
-            fd = first_price_day[instrument[rec.row]]
+            r = root_row[rec.row] if rooted else rec.row
+            fd = first_price_day[instrument[r]]
             if fd != OPEN_END:
                 n_days, _ = _n_mark_days(rec.open_time, rec.end_time, fd)
             count += n_days
@@ -294,12 +324,13 @@ def _account_events(records, lo, hi, marks):
         last_mark = 0.0
         n_days = 0
         if use_marks:
-            k = instrument[rec.row]
+            r = root_row[rec.row] if rooted else rec.row
+            k = instrument[r]
             fd = first_price_day[k]
             if fd != OPEN_END:
                 n_days, d_lo = _n_mark_days(rec.open_time, rec.end_time, fd)
-                position_scale = scale[rec.row]
-                position_open = open_price[rec.row]
+                position_scale = side_leverage[r] * amount[rec.row]
+                position_open = open_price[r]
                 for j in range(n_days):
                     d = d_lo + j
                     mark = position_scale * (day_table[k, d - day0] / position_open - 1.0)

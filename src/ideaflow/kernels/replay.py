@@ -14,7 +14,7 @@ Copies of a root are stored contiguously, so a root's close credits a range.
 
 A copy closes with its root at the root's exit price, so it has the root's return: the
 loop stores only each copy's account and amount and credits `amount * rate` at the
-close; `assemble_mirror_book_nb` derives fee and PnL when it writes the book.
+close; `assemble_rooted_book_nb` derives fee and PnL when it writes the book.
 
 Speed (the loop is serial by nature: every sizing depends on earlier closes): only roots
 of traders who lead someone enter the loop (nobody else's equity is ever read); closes
@@ -108,7 +108,7 @@ def _fan_out(
     """Copies of one source position to its followers active at t; returns (n, skipped).
 
     Only the account and amount of a copy are stored (fee and PnL follow from the root,
-    see `assemble_mirror_book_nb`); parent and hop only when `use_claims` (depth > 1).
+    see `assemble_rooted_book_nb`); parent and hop only when `use_claims` (depth > 1).
     Capacity for every follow row of `src` must be available from `n` on.
     """
     skipped = 0
@@ -481,22 +481,14 @@ def mirror_replay_nb(
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def assemble_mirror_book_nb(
+def assemble_rooted_book_nb(
     group_start,
     copy_start,
     r_trade_id,
     r_trader,
-    r_instrument,
-    r_side,
-    r_open_time,
-    r_close_time,
-    r_open_price,
-    r_close_price,
     r_amount,
-    r_leverage,
     r_fee,
     r_pnl,
-    r_marked,
     r_gross,
     r_valued,
     c_acct,
@@ -505,7 +497,8 @@ def assemble_mirror_book_nb(
     c_hop,
     first_copy_id,
 ):
-    """Merge roots and their copies into one book sorted by (open_time, trade_id).
+    """Merge roots and their copies into one book sorted by (open_time, trade_id): the
+    columns each position holds itself, and its root's row (`RootedBook`).
 
     Roots are sorted by (open_time, trade_id); copies get ids `first_copy_id + k` (k =
     generation order) above every logged id, so at each open time the roots come first,
@@ -515,27 +508,20 @@ def assemble_mirror_book_nb(
     `amount * gross - fee` (`r_gross` = side * leverage * (exit / open - 1)), 0 for a
     root without exit price (`r_valued` false). `c_parent` / `c_hop` are empty for
     depth 1 (parent = root, hop 1).
+
+    Returns (trade_id, account, amount, fee, pnl, parent_trade_id, hop, root_row).
     """
     n_roots = r_trade_id.shape[0]
     n_copies = copy_start[n_roots]
     n = n_roots + n_copies
     trade_id = np.empty(n, dtype=np.int64)
     account = np.empty(n, dtype=np.int32)
-    instrument = np.empty(n, dtype=np.int32)
-    side = np.empty(n, dtype=np.int8)
-    open_time = np.empty(n, dtype=np.int64)
-    close_time = np.empty(n, dtype=np.int64)
-    open_price = np.empty(n, dtype=np.float64)
-    close_price = np.empty(n, dtype=np.float64)
     amount = np.empty(n, dtype=np.float64)
-    leverage = np.empty(n, dtype=np.float64)
     fee = np.empty(n, dtype=np.float64)
     pnl = np.empty(n, dtype=np.float64)
-    ret = np.empty(n, dtype=np.float64)
-    marked = np.empty(n, dtype=np.bool_)
-    root_trade_id = np.empty(n, dtype=np.int64)
     parent_trade_id = np.empty(n, dtype=np.int64)
     hop = np.empty(n, dtype=np.int16)
+    root_row = np.empty(n, dtype=np.int32)
     deep = c_parent.shape[0] > 0
     n_groups = group_start.shape[0] - 1
     for g in prange(n_groups):
@@ -545,21 +531,12 @@ def assemble_mirror_book_nb(
         for r in range(r_lo, r_hi):
             trade_id[p] = r_trade_id[r]
             account[p] = r_trader[r]
-            instrument[p] = r_instrument[r]
-            side[p] = r_side[r]
-            open_time[p] = r_open_time[r]
-            close_time[p] = r_close_time[r]
-            open_price[p] = r_open_price[r]
-            close_price[p] = r_close_price[r]
             amount[p] = r_amount[r]
-            leverage[p] = r_leverage[r]
             fee[p] = r_fee[r]
             pnl[p] = r_pnl[r]
-            ret[p] = r_pnl[r] / r_amount[r]
-            marked[p] = r_marked[r]
-            root_trade_id[p] = -1
             parent_trade_id[p] = -1
             hop[p] = 0
+            root_row[p] = r
             p += 1
         for r in range(r_lo, r_hi):
             for k in range(copy_start[r], copy_start[r + 1]):
@@ -574,39 +551,11 @@ def assemble_mirror_book_nb(
                     fee_k = r_fee[r] * a / r_amount[r]
                     parent_trade_id[p] = r_trade_id[r]
                     hop[p] = 1
-                pnl_k = a * r_gross[r] - fee_k if r_valued[r] else 0.0
                 trade_id[p] = first_copy_id + k
                 account[p] = c_acct[k]
-                instrument[p] = r_instrument[r]
-                side[p] = r_side[r]
-                open_time[p] = r_open_time[r]
-                close_time[p] = r_close_time[r]
-                open_price[p] = r_open_price[r]
-                close_price[p] = r_close_price[r]
                 amount[p] = a
-                leverage[p] = r_leverage[r]
                 fee[p] = fee_k
-                pnl[p] = pnl_k
-                ret[p] = pnl_k / a
-                marked[p] = r_marked[r]
-                root_trade_id[p] = r_trade_id[r]
+                pnl[p] = a * r_gross[r] - fee_k if r_valued[r] else 0.0
+                root_row[p] = r
                 p += 1
-    return (
-        trade_id,
-        account,
-        instrument,
-        side,
-        open_time,
-        close_time,
-        open_price,
-        close_price,
-        amount,
-        leverage,
-        fee,
-        pnl,
-        ret,
-        marked,
-        root_trade_id,
-        parent_trade_id,
-        hop,
-    )
+    return trade_id, account, amount, fee, pnl, parent_trade_id, hop, root_row

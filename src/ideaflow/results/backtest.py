@@ -23,7 +23,7 @@ from ideaflow.data import Dataset
 from ideaflow.engine import ReplayResult
 from ideaflow.io.write import json_ready, to_arrow, write_json_atomic, write_parquet_atomic
 from ideaflow.results.frames import to_frame
-from ideaflow.results.tables import accounts_table, book_table, daily_table
+from ideaflow.results.tables import DeferredBookTable, accounts_table, book_table, daily_table
 
 # writes the figures of a result into a directory and returns their paths (the
 # presentation layer's `backtest_figures`, handed in by whoever asks for plots)
@@ -52,17 +52,35 @@ _HEADLINE_COLUMNS = ("close_time", "parent_trade_id", "ret")
 
 
 def _mean_median(values: np.ndarray) -> tuple[float, float]:
-    """Mean and median skipping NaN (NaN when nothing is left)."""
-    values = values[~np.isnan(values)]
+    """Mean and median skipping NaN (NaN when nothing is left); `values` is a scratch
+    array of the caller's (the median reorders it instead of copying it)."""
+    nan = np.isnan(values)
+    if nan.any():
+        values = values[~nan]
     if not len(values):
         return float("nan"), float("nan")
-    return float(values.mean()), float(np.median(values))
+    return float(values.mean()), float(np.median(values, overwrite_input=True))
 
 
-def headline(trades: pa.Table, accounts: pa.Table) -> dict[str, Any]:
+def closed_returns(trades: pa.Table) -> dict[str, np.ndarray]:
+    """The returns of the closed originals ("single") and closed copies ("social") of a
+    trades table, in row order."""
+    closed = trades.column("close_time").is_valid().to_numpy(zero_copy_only=False)
+    social = trades.column("parent_trade_id").is_valid().to_numpy(zero_copy_only=False)
+    ret = trades.column("ret").to_numpy(zero_copy_only=False)
+    return {"single": ret[~social & closed], "social": ret[social & closed]}
+
+
+def headline(
+    trades: pa.Table | DeferredBookTable,
+    accounts: pa.Table,
+    returns: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
     """The numbers a person looks at first: totals, social vs single trades, ROI spread.
 
-    Computed on Arrow columns, so a platform-size book is never copied into pandas.
+    Computed on Arrow columns, so a platform-size book is never copied into pandas;
+    `returns` (as `closed_returns` gives them, arrays the headline may reorder) when the
+    caller has them without the trades' columns (`trades` then only gives `num_rows`).
     """
     pnl = accounts.column("pnl").to_numpy(zero_copy_only=False).astype(float)
     roi = accounts.column("roi").to_numpy(zero_copy_only=False).astype(float)
@@ -74,13 +92,14 @@ def headline(trades: pa.Table, accounts: pa.Table) -> dict[str, Any]:
         "mean_roi": mean_roi,
         "median_roi": median_roi,
     }
-    if set(_HEADLINE_COLUMNS) <= set(trades.column_names):
-        closed = trades.column("close_time").is_valid().to_numpy(zero_copy_only=False)
-        social = trades.column("parent_trade_id").is_valid().to_numpy(zero_copy_only=False)
-        ret = trades.column("ret").to_numpy(zero_copy_only=False).astype(float)
-        for label, mask in (("single", ~social & closed), ("social", social & closed)):
-            out[f"{label}_trades"] = int(mask.sum())
-            out[f"{label}_mean_ret"], out[f"{label}_median_ret"] = _mean_median(ret[mask])
+    readable = isinstance(trades, pa.Table) and set(_HEADLINE_COLUMNS) <= set(trades.column_names)
+    if returns is None and readable:
+        returns = closed_returns(trades)
+    if returns is not None:
+        for label in ("single", "social"):
+            ret = np.asarray(returns[label], dtype=float)
+            out[f"{label}_trades"] = int(ret.shape[0])
+            out[f"{label}_mean_ret"], out[f"{label}_median_ret"] = _mean_median(ret)
     return {key: json_ready(value) for key, value in out.items()}
 
 
@@ -184,14 +203,17 @@ class BacktestResult:
         """Totals, social vs single trades, ROI spread (computed once, then cached)."""
         if self._headline is None:
             given = self._data["trades"]
-            if callable(given) and hasattr(given, "select"):
-                # a deferred table that builds single columns: only those read here
-                trades = given.select(_HEADLINE_COLUMNS)
+            returns = None
+            trades: pa.Table | DeferredBookTable | None
+            if isinstance(given, DeferredBookTable):
+                # the returns straight from the book: no table is built
+                trades = given
+                returns = given.closed_returns()
             else:
                 trades = self.table("trades")
             accounts = self.table("accounts")
             assert trades is not None and accounts is not None  # always given
-            self._headline = headline(trades, accounts)
+            self._headline = headline(trades, accounts, returns)
         return dict(self._headline)
 
     def summary(self) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ideaflow.records import NEGATIVE, AccountMetrics, Book, DailyPnl, columns_of
+from ideaflow.records import NEGATIVE, AccountMetrics, Book, DailyPnl, RootedBook, columns_of
 from ideaflow.results.tables import accounts_table, book_table, daily_table
 
 # int64 id columns that may be null: pandas' nullable Int64 keeps them integers
@@ -32,7 +32,9 @@ def to_frame(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def trades_frame(book: Book, trader_ids: np.ndarray, instruments: Sequence[str]) -> pd.DataFrame:
+def trades_frame(
+    book: Book | RootedBook, trader_ids: np.ndarray, instruments: Sequence[str]
+) -> pd.DataFrame:
     """The book as a DataFrame: trader ids, instrument names, UTC times; rows in the
     book's order, nulls where a position is open or an original."""
     return to_frame(book_table(book, trader_ids, instruments))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ideaflow.data import NS_PER_DAY
+from ideaflow.data import NS_PER_DAY, OPEN_END
 from ideaflow.records import (
     ACCOUNT_KEY,
     DAY,
@@ -28,7 +28,9 @@ from ideaflow.records import (
     Column,
     DailyPnl,
     DecisionRecord,
+    RootedBook,
     columns_of,
+    kind_of,
     schema_of,
 )
 
@@ -63,7 +65,8 @@ def encode(col: Column, values: np.ndarray, names: Names) -> pa.Array:
     if col.encode == TIME:
         return pa.array(values, type=pa.int64(), mask=mask).cast(col.arrow)
     if col.encode == DAY:
-        return pa.array(values.astype(np.int64) * NS_PER_DAY, type=pa.int64()).cast(UTC_NS)
+        ns = np.multiply(values, NS_PER_DAY, dtype=np.int64)
+        return pa.array(ns, type=pa.int64()).cast(UTC_NS)
     if col.encode == TRADER:
         return pa.array(names.trader_ids[values], type=col.arrow)
     if col.encode == INSTRUMENT_CODE:
@@ -92,32 +95,40 @@ def record_table(
     only: Sequence[str] | None = None,
 ) -> pa.Table:
     """Rows `rows` of a record as its table: the `key` columns first, then every field
-    (fields left as None are not written), or only the table columns named in `only`."""
+    (fields left as None are not written), or only the table columns named in `only`.
+
+    Each column is read for `rows` alone (`record.column`): a `RootedBook` gathers its
+    root columns for those rows only."""
     fields_: list[pa.Field] = [f for f, _ in key]
     arrays: list[pa.Array] = [a for _, a in key]
-    for field_name, col in columns_of(type(record)):
-        values = getattr(record, field_name)
-        if values is None or (only is not None and col.name not in only):
+    for field_name, col in columns_of(kind_of(record)):
+        if only is not None and col.name not in only:
+            continue
+        values = record.column(field_name, rows)
+        if values is None:
             continue
         fields_.append(pa.field(col.name, col.arrow))
-        arrays.append(encode(col, values[rows], names))
+        arrays.append(encode(col, values, names))
     table = pa.Table.from_arrays(arrays, schema=pa.schema(fields_))
     return table if only is None else table.select(list(only))
 
 
-def book_table(book: Book, trader_ids: np.ndarray, instruments: Sequence[str]) -> pa.Table:
+def book_table(
+    book: Book | RootedBook, trader_ids: np.ndarray, instruments: Sequence[str]
+) -> pa.Table:
     """Every position: trader ids, instrument names, UTC times; nulls for open/original."""
     return record_table(book, Names.of(trader_ids, instruments))
 
 
 def book_chunks(
-    book: Book, trader_ids: np.ndarray, instruments: Sequence[str], rows: int
+    book: Book | RootedBook, trader_ids: np.ndarray, instruments: Sequence[str], rows: int
 ) -> Iterator[pa.Table]:
     """`book_table` in consecutive chunks of `rows` rows (the last may be shorter; one
     empty chunk for an empty book), each built when asked for.
 
     For writing a book without holding its whole Arrow table (the gathered trader ids
-    alone are 8 bytes per position).
+    alone are 8 bytes per position); a `RootedBook`'s shared columns are gathered one
+    chunk at a time.
     """
     if rows < 1:
         raise ValueError(f"rows: expected an integer >= 1; found {rows}")
@@ -135,7 +146,7 @@ class DeferredBookTable:
     headline from the three columns it reads.
     """
 
-    def __init__(self, book: Book, trader_ids: np.ndarray, instruments: Sequence[str]):
+    def __init__(self, book: Book | RootedBook, trader_ids: np.ndarray, instruments: Sequence[str]):
         self.book = book
         self.names = Names.of(trader_ids, instruments)
 
@@ -146,6 +157,21 @@ class DeferredBookTable:
     def num_rows(self) -> int:
         """Rows of the table (one per position), without building it."""
         return len(self.book)
+
+    def closed_returns(self) -> dict[str, np.ndarray]:
+        """The returns of the closed originals ("single") and closed copies ("social"),
+        in book order, as the table's `ret` column holds them: read from the book, so
+        neither the table nor a whole-book column is built."""
+        book = self.book
+        if isinstance(book, RootedBook):
+            closed = (book.roots["close_time"] != OPEN_END)[book.root_row]
+        else:
+            closed = book.close_time != OPEN_END
+        social = book.column("parent_trade_id") >= 0
+        return {
+            "single": book.column("ret", ~social & closed),
+            "social": book.column("ret", social & closed),
+        }
 
     def select(self, names: Sequence[str]) -> pa.Table:
         """Only the columns `names` (TRADES_SCHEMA fields), in that order."""
