@@ -375,7 +375,7 @@ def test_an_interrupt_during_the_swap_waits_until_the_run_is_complete(
     def interrupted_fsync(directory: Path) -> None:  # between the renames and the clean-up
         signal.raise_signal(signal.SIGINT)
 
-    monkeypatch.setattr(rundir, "_fsync_directory", interrupted_fsync)
+    monkeypatch.setattr(rundir, "fsync_directory", interrupted_fsync)
     with pytest.raises(KeyboardInterrupt) as caught:
         write_run(target, {"a.txt": b"second"}, overwrite=True)
     assert caught.value.__notes__ == [

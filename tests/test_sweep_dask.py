@@ -18,8 +18,8 @@ from ideaflow.io import load_dataset, write_parquet_atomic
 from ideaflow.strategies import StrategyParams, sweep
 from ideaflow.synth import generate
 
-# the module itself: the attribute `ideaflow.strategies.sweep` is the function
-sweep_module = sys.modules["ideaflow.strategies.sweep"]
+# the module that starts local clusters (monkeypatched below)
+cluster_module = sys.modules["ideaflow.strategies.cluster"]
 
 # 2 x 2 points: with 2 workers, shipping the dataset per task would send it 4 times
 GRID = {"k": [1, 2], "min_support": [-1, 0]}
@@ -133,9 +133,9 @@ def test_numba_workqueue_is_not_thread_safe(monkeypatch):
     import numba
 
     monkeypatch.setattr(numba, "threading_layer", lambda: "workqueue")
-    assert sweep_module._numba_threads_safe() is False
+    assert cluster_module.numba_threads_safe() is False
     monkeypatch.setattr(numba, "threading_layer", lambda: "omp")
-    assert sweep_module._numba_threads_safe() is True
+    assert cluster_module.numba_threads_safe() is True
 
 
 @pytest.mark.parametrize(("thread_safe", "processes"), [(True, False), (False, True)])
@@ -149,8 +149,8 @@ def test_local_cluster_uses_processes_only_without_a_thread_safe_numba(
         # run in threads whatever was asked: spawning processes costs seconds per worker
         return LocalCluster(**{**kwargs, "processes": False})
 
-    monkeypatch.setattr(sweep_module, "_numba_threads_safe", lambda: thread_safe)
-    monkeypatch.setattr(sweep_module, "_import_distributed", lambda: (Client, recording_cluster))
+    monkeypatch.setattr(cluster_module, "numba_threads_safe", lambda: thread_safe)
+    monkeypatch.setattr(cluster_module, "import_distributed", lambda: (Client, recording_cluster))
     table = sweep(ds, "diverse", GRID, jobs=8, backend="dask")
     pd.testing.assert_frame_equal(table, local_table, check_exact=True)
     # at most one worker per grid point, single-threaded, HTTP server on a free port

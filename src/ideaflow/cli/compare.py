@@ -13,11 +13,13 @@ import click
 
 from ideaflow.cli._common import handle_errors, run_directory
 from ideaflow.cli.options import (
+    backend_option,
     input_options,
     load_input,
     out_option,
     overwrite_option,
     report_option,
+    scheduler_option,
     strategy_options,
 )
 
@@ -61,21 +63,11 @@ def _params(given: dict[str, Any]):
     help="Bootstrap replications.",
 )
 @click.option("--plots/--no-plots", default=True, show_default=True, help="Save PNG plots.")
-@click.option(
-    "--backend",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="dask: the evaluator searches (diverse, echo, diverse-random) by subject ranges on "
-    'a Dask cluster; the same outputs (pip install "ideaflow[dask]").',
+@backend_option(
+    "dask: the evaluator searches (diverse, echo, diverse-random) by subject ranges on a "
+    "Dask cluster; the same outputs"
 )
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Dask scheduler to use with --backend dask, e.g. tcp://host:8786  "
-    "[default: a local cluster for the run].",
-)
+@scheduler_option
 @click.option(
     "--jobs",
     "-j",
@@ -158,21 +150,8 @@ def compare_command(
     help="Workers (-1: every core; with --backend dask and no --scheduler, threads of a "
     "local Dask cluster; ignored with --scheduler).",
 )
-@click.option(
-    "--backend",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="local: joblib processes on this machine; dask: tasks on a Dask cluster "
-    '(pip install "ideaflow[dask]").',
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Dask scheduler to use with --backend dask, e.g. tcp://host:8786  "
-    "[default: a local cluster for the run].",
-)
+@backend_option("local: joblib processes on this machine; dask: tasks on a Dask cluster")
+@scheduler_option
 @_strategy_options
 @handle_errors
 def sweep_command(

@@ -10,27 +10,14 @@ import click
 
 from ideaflow.api import experiment, experiment_text
 from ideaflow.cli._common import handle_errors
-from ideaflow.cli.options import out_option, resolve_progress
+from ideaflow.cli.options import backend_option, out_option, resolve_progress, scheduler_option
 
 
 @click.command("experiment")
 @click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @out_option("Output directory (a rerun with the same spec resumes where it stopped).")
-@click.option(
-    "--backend",
-    type=click.Choice(["local", "dask"]),
-    default="local",
-    show_default=True,
-    help="local: this process or joblib processes; dask: cells are tasks on a Dask "
-    'cluster (pip install "ideaflow[dask]").',
-)
-@click.option(
-    "--scheduler",
-    default=None,
-    metavar="ADDRESS",
-    help="Dask scheduler to use with --backend dask, e.g. tcp://host:8786  "
-    "[default: a local cluster for the run].",
-)
+@backend_option("local: this process or joblib processes; dask: cells are tasks on a Dask cluster")
+@scheduler_option
 @click.option(
     "--jobs",
     "-j",

@@ -60,6 +60,26 @@ def overwrite_option(func: F) -> F:
     )(func)
 
 
+scheduler_option = click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Dask scheduler to use with --backend dask, e.g. tcp://host:8786  "
+    "[default: a local cluster for the run].",
+)
+
+
+def backend_option(help_text: str) -> Callable[[F], F]:
+    """--backend local|dask, with what each means for the command."""
+    return click.option(
+        "--backend",
+        type=click.Choice(["local", "dask"]),
+        default="local",
+        show_default=True,
+        help=help_text + ' (dask: pip install "ideaflow[dask]").',
+    )
+
+
 def strategy_options(func: F) -> F:
     """The StrategyParams options shared by backtest, compare and sweep."""
     return _apply(

@@ -18,7 +18,6 @@ and an uninterrupted run.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,7 @@ from ideaflow.experiments.effects import comparison_effects
 from ideaflow.experiments.spec import Cell, ExperimentSpec
 from ideaflow.experiments.tuning import run_tuning_cell, tuning_effects
 from ideaflow.io.write import write_bytes_atomic, write_parquet_atomic
-from ideaflow.strategies.sweep import _connect, _import_distributed, _numba_threads_safe
+from ideaflow.strategies.cluster import dask_client
 
 BACKENDS = ("local", "dask")
 PART = "part-0.parquet"
@@ -116,35 +115,18 @@ def _local(spec: ExperimentSpec, cells: list[Cell], jobs: int) -> Iterator[tuple
 def _dask(
     spec: ExperimentSpec, cells: list[Cell], jobs: int, scheduler: str | None
 ) -> Iterator[tuple]:
-    client_cls, cluster_cls = _import_distributed()
-    from dask.distributed import as_completed  # importable: _import_distributed checked
+    with dask_client(scheduler, jobs, at_most=len(cells)) as client:
+        from dask.distributed import as_completed  # importable: dask_client checked
 
-    cluster = None
-    if scheduler is None:
-        n_workers = (os.cpu_count() or 1) if jobs == -1 else jobs
-        cluster = cluster_cls(
-            n_workers=max(1, min(n_workers, len(cells))),
-            threads_per_worker=1,
-            processes=not _numba_threads_safe(),
-            dashboard_address="127.0.0.1:0",
-        )
-    try:
-        client = client_cls(cluster) if cluster is not None else _connect(client_cls, scheduler)
+        # a task carries its cell and the (small) spec; the dataset is built or loaded
+        # on the worker and cached there (experiments.cells), once per worker
+        futures = [client.submit(run_cell, spec, cell, pure=False) for cell in cells]
         try:
-            # a task carries its cell and the (small) spec; the dataset is built or loaded
-            # on the worker and cached there (experiments.cells), once per worker
-            futures = [client.submit(run_cell, spec, cell, pure=False) for cell in cells]
-            try:
-                for future in as_completed(futures):
-                    yield future.result()
-                    future.release()
-            finally:
-                client.cancel(futures)
+            for future in as_completed(futures):
+                yield future.result()
+                future.release()
         finally:
-            client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
+            client.cancel(futures)
 
 
 def _read_parts(root: Path, cells: list[Cell]) -> pd.DataFrame:

@@ -53,7 +53,7 @@ from ideaflow.io.manifest import (
     read_manifest,
     run_files,
 )
-from ideaflow.io.write import write_json_atomic
+from ideaflow.io.write import fsync_directory, write_json_atomic
 
 try:
     import fcntl
@@ -182,19 +182,6 @@ def _remove(path: Path) -> None:
     else:
         with suppress(FileNotFoundError):
             path.unlink()
-
-
-def _fsync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _examples(names: list[str]) -> str:
@@ -455,7 +442,7 @@ class RunDirectory:
                     os.replace(self._real, aside)
                 os.replace(staging, self._real)
                 self._staging = None
-                _fsync_directory(parent)
+                fsync_directory(parent)
                 if aside is not None:
                     shutil.rmtree(aside, ignore_errors=True)
                 self._release_lock()

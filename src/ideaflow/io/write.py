@@ -51,7 +51,7 @@ def to_arrow(table_or_frame: Any) -> pa.Table:
     return table
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:  # some platforms cannot open directories; the rename is still atomic
@@ -84,7 +84,7 @@ def _atomic_path(path: Path) -> Iterator[str]:
         with suppress(FileNotFoundError):
             os.unlink(temp_name)
         raise
-    _fsync_directory(path.parent)
+    fsync_directory(path.parent)
 
 
 def write_parquet_atomic(table_or_frame: Any, path: str | os.PathLike[str]) -> Path:
@@ -240,7 +240,7 @@ def _write_table(root: Path, name: str, table: pa.Table, partitions: int) -> Non
         raise
     if single.is_file():
         single.unlink()
-    _fsync_directory(root)
+    fsync_directory(root)
 
 
 def _with_contract_index(name: str, data: Any) -> Any:

@@ -13,7 +13,6 @@ does. The outputs are the local run's, byte for byte (tests/test_compare_dask.py
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -24,10 +23,10 @@ import numpy as np
 
 from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
+from ideaflow.strategies.cluster import dask_client
 from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.rebalance import Frame, build_frame
 from ideaflow.strategies.selection import evaluator_sets
-from ideaflow.strategies.sweep import _connect, _import_distributed, _numba_threads_safe
 
 BACKENDS = ("local", "dask")
 
@@ -90,27 +89,10 @@ def dask_partitions(ds: Dataset, jobs: int | None, scheduler: str | None) -> Ite
     n_jobs = -1 if jobs is None else int(jobs)
     if n_jobs == 0 or n_jobs < -1:
         raise ParameterError(f"jobs: expected an integer >= 1 or -1; found {jobs!r}")
-    client_cls, cluster_cls = _import_distributed()
-    cluster = None
-    if scheduler is None:
-        n_workers = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
-        cluster = cluster_cls(
-            n_workers=max(1, n_workers),
-            threads_per_worker=1,
-            processes=not _numba_threads_safe(),
-            dashboard_address="127.0.0.1:0",
-        )
-    try:
-        client = client_cls(cluster) if cluster is not None else _connect(client_cls, scheduler)
-        try:
-            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
-            # two ranges per worker: a slow range does not hold the others back
-            yield SubjectPartitions(client, ds, 2 * n_workers)
-        finally:
-            client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
+    with dask_client(scheduler, n_jobs) as client:
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+        # two ranges per worker: a slow range does not hold the others back
+        yield SubjectPartitions(client, ds, 2 * n_workers)
 
 
 def check_backend(backend: str, scheduler: str | None) -> None:

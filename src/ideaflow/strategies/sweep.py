@@ -11,7 +11,6 @@ same table.
 from __future__ import annotations
 
 import itertools
-import os
 from dataclasses import fields
 from typing import Any
 
@@ -21,6 +20,7 @@ import pandas as pd
 from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
 from ideaflow.stats import relative_uplift
+from ideaflow.strategies.cluster import dask_client
 from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.run import StrategyRunner, check_name
 
@@ -153,55 +153,6 @@ def sweep(
     return pd.DataFrame([{"strategy": name, **point, **row} for point, row in zip(points, rows)])
 
 
-def _import_distributed() -> tuple[Any, Any]:
-    """`(Client, LocalCluster)` from dask.distributed, or a ParameterError saying how to
-    install it (an optional dependency: the `dask` extra)."""
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise ParameterError(
-            "backend: 'dask' needs dask.distributed, which is not installed "
-            f'({exc}); install it with: pip install "ideaflow[dask]"'
-        ) from None
-    return Client, LocalCluster
-
-
-def _numba_threads_safe() -> bool:
-    """Whether Numba's parallel kernels may run in several threads of this process at once.
-
-    Not with its `workqueue` threading layer (the fallback when neither TBB nor OpenMP is
-    available): using it from two threads at once aborts the process.
-    """
-    import importlib
-
-    import numba
-
-    try:
-        return numba.threading_layer() != "workqueue"
-    except ValueError:  # not chosen yet (no parallel kernel has run): predict the choice
-        pass
-    if str(getattr(numba.config, "THREADING_LAYER", "default")).lower() == "workqueue":
-        return False
-    for layer in ("tbbpool", "omppool"):  # Numba's own order of preference
-        try:
-            importlib.import_module(f"numba.np.ufunc.{layer}")
-        except (ImportError, OSError):
-            continue
-        return True
-    return False
-
-
-def _connect(client_cls: Any, scheduler: str | None) -> Any:
-    try:
-        return client_cls(scheduler)
-    except (OSError, ValueError, TypeError) as exc:
-        # unreachable host or refused connection (after Dask's connect timeout; its
-        # TimeoutError is an OSError), or a malformed address
-        raise ParameterError(
-            f"scheduler: could not connect to the Dask scheduler at {scheduler!r} ({exc})"
-        ) from None
-
-
 def _run_dask(
     ds: Dataset,
     name: str,
@@ -209,37 +160,16 @@ def _run_dask(
     n_jobs: int,
     scheduler: str | None,
 ) -> list[dict[str, Any]]:
-    client_cls, cluster_cls = _import_distributed()
-    cluster = None
-    if scheduler is None:
-        n_workers = (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
-        # Threads in this process when Numba allows it: no worker start-up (a process
-        # re-imports ideaflow and reloads every kernel, ~5 s) and one copy of the dataset;
-        # the kernels release the GIL. The scheduler's HTTP server (dashboard when bokeh is
-        # installed) goes on a free local port: the default 8787 warns when it is taken;
-        # start a cluster yourself and pass its address to watch a sweep.
-        cluster = cluster_cls(
-            n_workers=max(1, min(n_workers, len(settings))),
-            threads_per_worker=1,
-            processes=not _numba_threads_safe(),
-            dashboard_address="127.0.0.1:0",
+    # start a cluster yourself and pass its address to watch a sweep on its dashboard
+    with dask_client(scheduler, n_jobs, at_most=len(settings)) as client:
+        # Once to every worker, not once per task: the dataset is the big argument.
+        shared = client.scatter(ds, broadcast=True, hash=False)
+        futures = client.map(
+            _run_point,
+            [shared] * len(settings),
+            [name] * len(settings),
+            settings,
+            pure=False,
         )
-    try:
-        client = client_cls(cluster) if cluster is not None else _connect(client_cls, scheduler)
-        try:
-            # Once to every worker, not once per task: the dataset is the big argument.
-            shared = client.scatter(ds, broadcast=True, hash=False)
-            futures = client.map(
-                _run_point,
-                [shared] * len(settings),
-                [name] * len(settings),
-                settings,
-                pure=False,
-            )
-            rows: list[dict[str, Any]] = client.gather(futures)
-        finally:
-            client.close()
-    finally:
-        if cluster is not None:
-            cluster.close()
+        rows: list[dict[str, Any]] = client.gather(futures)
     return rows
