@@ -12,13 +12,6 @@ from click.testing import CliRunner
 import ideaflow
 from ideaflow.cli import main
 from ideaflow.errors import ParameterError
-from ideaflow.synth.random_platform import build_platform
-
-
-@pytest.fixture(scope="module")
-def platform_ds() -> ideaflow.Dataset:
-    tables = build_platform(3_000, 300, 400, seed=11)
-    return ideaflow.dataset_from_frames(tables["trades"], tables["follows"])
 
 
 def test_backtest_on_a_dataset_object(platform_ds: ideaflow.Dataset) -> None:

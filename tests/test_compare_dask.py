@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 from distributed import Client  # the test extra installs dask[distributed]
 
-from dask_cluster import dask_cluster
 from ideaflow.cli import main
 from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
@@ -29,12 +28,6 @@ OPTIONS = ["--k", "3", "--n-boot", "50"]
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     return generate("tiny", seed=11, out=tmp_path_factory.mktemp("cmp_dask") / "tiny").path
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    with dask_cluster(tmp_path_factory.mktemp("cluster")) as address:
-        yield address
 
 
 def _files(out: Path) -> dict[str, bytes]:

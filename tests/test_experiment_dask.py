@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from distributed import Client  # the test extra installs dask[distributed]
 
-from dask_cluster import dask_cluster
 from ideaflow.cli import main
 from ideaflow.experiments.cells import datasets_built, kernel_cache_stats
 from ideaflow.synth import generate
@@ -25,13 +23,6 @@ strategies = ["isolation", "diverse", "placebo"]
 params = { k = [2, 3] }
 n_boot = 50
 """
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """A scheduler and two single-threaded workers, each its own process, on 127.0.0.1."""
-    with dask_cluster(tmp_path_factory.mktemp("cluster")) as address:
-        yield address
 
 
 def _files(out: Path) -> dict[str, bytes]:

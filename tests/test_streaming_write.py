@@ -19,7 +19,6 @@ from ideaflow.io.write import write_parquet_atomic, write_parquet_chunks_atomic
 from ideaflow.records import Book
 from ideaflow.results import BacktestResult
 from ideaflow.results.tables import TRADES_SCHEMA, DeferredBookTable, book_chunks, book_table
-from ideaflow.synth.random_platform import build_platform
 
 TRADER_IDS = np.array([101, 202, 303], dtype=np.int64)
 INSTRUMENTS = ("AAA", "BBB")
@@ -119,14 +118,6 @@ def test_a_deferred_table_is_built_once_when_first_needed(tmp_path: Path) -> Non
     assert written == write_parquet_atomic(table, tmp_path / "again.parquet").read_bytes()
     assert result.trades["trader_id"].tolist() == [101, 202, 303]
     assert calls == [1]
-
-
-@pytest.fixture(scope="module")
-def platform_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tables = build_platform(2_000, 200, 300, seed=5)
-    root = tmp_path_factory.mktemp("platform")
-    ideaflow.write_dataset(root, tables["trades"], tables["follows"])
-    return root
 
 
 def test_backtest_from_a_path_writes_the_same_files_as_from_a_dataset(
