@@ -237,12 +237,20 @@ def account_metrics(
     grouped = _as_grouped(book, n_accounts, prices, data_end)
     with threads_for(grouped.records.shape[0] + n_accounts):
         out = account_metrics_nb(grouped.indptr, grouped.records, init, ann, grouped.marks)
-    final, pnl, n_trades, n_social, n_closed, n_open, win, mdd, sharpe, first, last = out
+    return account_record(init, out[0], out[1], out[2:])
+
+
+def account_record(
+    initial_equity: np.ndarray, final_equity: np.ndarray, pnl: np.ndarray, rest: tuple
+) -> AccountMetrics:
+    """`AccountMetrics` from the equities and PnL, and the rest of what the account
+    metrics kernel returns (counts, win rate, drawdown, Sharpe, first and last time)."""
+    n_trades, n_social, n_closed, n_open, win, mdd, sharpe, first, last = rest
     return AccountMetrics(
-        initial_equity=init,
-        final_equity=final,
+        initial_equity=initial_equity,
+        final_equity=final_equity,
         pnl=pnl,
-        roi=pnl / init,
+        roi=pnl / initial_equity,
         n_trades=n_trades,
         n_social=n_social,
         n_closed=n_closed,

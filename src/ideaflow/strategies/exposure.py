@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 
 from ideaflow.data import NS_PER_DAY, OPEN_END
-from ideaflow.engine.metrics import GroupedBook, threads_for
+from ideaflow.engine.metrics import GroupedBook, account_record, threads_for
 from ideaflow.kernels.exposure import ranged_account_metrics_nb
 from ideaflow.records import AccountMetrics, Book
 from ideaflow.strategies.decide import Decisions
@@ -162,20 +162,6 @@ def held_metrics(
             float(annualization),
             grouped.marks,
         )
-    _, pnl, n_trades, n_social, n_closed, n_open, win, mdd, sharpe, first, last = out
-    pnl = np.where(held, pnl * holding, 0.0)
-    return AccountMetrics(
-        initial_equity=np.asarray(initial_equity, dtype=np.float64).copy(),
-        final_equity=initial_equity + pnl,
-        pnl=pnl,
-        roi=pnl / initial_equity,
-        n_trades=n_trades,
-        n_social=n_social,
-        n_closed=n_closed,
-        n_open=n_open,
-        win_rate=win,
-        max_drawdown=mdd,
-        sharpe=sharpe,
-        first_time=first,
-        last_time=last,
-    )
+    pnl = np.where(held, out[1] * holding, 0.0)
+    equity = np.asarray(initial_equity, dtype=np.float64).copy()
+    return account_record(equity, equity + pnl, pnl, out[2:])
