@@ -10,7 +10,9 @@ from pathlib import Path
 import grimp
 import matplotlib
 import pandas as pd
+import pytest
 
+import ideaflow
 from ideaflow.reporting.figures import backtest_figures
 from ideaflow.results import BacktestResult
 
@@ -141,3 +143,26 @@ def test_every_top_level_module_has_a_layer() -> None:
     }
     assert present - named == set()
     assert named - present == set()
+
+
+def test_the_command_line_starts_without_loading_the_library() -> None:
+    """`ideaflow --help` (and every command before it runs) imports the CLI and the data
+    contract only: the API, strategies, analytics, plotting and regression stacks load
+    when a command needs them."""
+    code = (
+        "import sys, ideaflow.cli; heavy = ['ideaflow.api', 'ideaflow.strategies', "
+        "'ideaflow.analytics', 'ideaflow.reporting', 'matplotlib', 'statsmodels']; "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_public_names_resolve_on_first_use() -> None:
+    for name in ideaflow.__all__:
+        assert getattr(ideaflow, name) is not None, name
+    assert ideaflow.backtest is __import__("ideaflow.api", fromlist=["backtest"]).backtest
+    assert set(ideaflow.__all__) <= set(dir(ideaflow))
+    with pytest.raises(AttributeError, match="has no attribute 'not_a_name'"):
+        ideaflow.not_a_name  # noqa: B018

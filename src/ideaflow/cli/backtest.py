@@ -17,7 +17,6 @@ from ideaflow.cli.options import (
     resolve_progress,
     strategy_options,
 )
-from ideaflow.strategies.shared import write_expanded
 
 
 @click.command("backtest")
@@ -67,6 +66,7 @@ def backtest_command(
 ) -> None:
     """Backtest one strategy on DATASET and write trades, accounts, summary and plots to OUT."""
     from ideaflow.api import backtest, text, write_report
+    from ideaflow.strategies.shared import write_expanded
 
     started = time.perf_counter()
     with run_directory(out_dir, overwrite, dataset) as run:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from ideaflow.api import experiment, experiment_text
 from ideaflow.cli._common import handle_errors
 from ideaflow.cli.options import backend_option, out_option, resolve_progress, scheduler_option
 
@@ -45,6 +44,8 @@ def experiment_command(
 ) -> None:
     """Run the experiment of SPEC (TOML) into OUT: OUT/cells/ and OUT/subjects/ as the cells
     finish, then OUT/effects.parquet and OUT/effects.png (effects across seeds)."""
+    from ideaflow.api import experiment, experiment_text
+
     started = time.perf_counter()
     result = experiment(
         spec,

@@ -7,8 +7,6 @@ from pathlib import Path
 
 import click
 
-from ideaflow.analytics.facts import facts
-from ideaflow.api import save, text
 from ideaflow.cli._common import handle_errors, run_directory
 from ideaflow.cli.options import (
     dataset_argument,
@@ -56,6 +54,9 @@ def facts_command(
     """Measure the stylized facts of DATASET (losing share, ROI, copy share, follower
     tail, concentration, holding times, leverage, frequency, popularity, exploration),
     print them beside the published values and write facts.json and facts.png to OUT."""
+    from ideaflow.analytics.facts import facts
+    from ideaflow.api import save, text
+
     started = time.perf_counter()
     with run_directory(out_dir, overwrite, dataset) as run:
         ds = load_input(dataset, run.path, initial_equity, on_invalid)
