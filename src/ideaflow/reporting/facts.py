@@ -7,7 +7,6 @@ backend switch) and saved without metadata, so the same facts give the same byte
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from scipy import special
 from ideaflow.analytics.facts import FactsResult
 from ideaflow.analytics.published import printed, references
 from ideaflow.reporting.figures import save_figure
+from ideaflow.reporting.text import aligned_lines, interval, short_number
 
 # the facts the table sets beside a published figure, and the key of that figure
 PUBLISHED_KEYS = {
@@ -28,20 +28,8 @@ PUBLISHED_KEYS = {
 }
 
 
-def _num(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    value = float(value)
-    if not math.isfinite(value):
-        return "-"
-    return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-
-
 def _ci(d: dict[str, Any], lo: str = "lo", hi: str = "hi") -> str:
-    a, b = d.get(lo), d.get(hi)
-    if a is None or b is None or not (math.isfinite(float(a)) and math.isfinite(float(b))):
-        return "-"
-    return f"[{_num(a)}, {_num(b)}]"
+    return interval(d.get(lo), d.get(hi))
 
 
 def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
@@ -55,7 +43,7 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows.append(
         (
             "share of accounts losing money",
-            _num(d["value"]),
+            short_number(d["value"]),
             _ci(d),
             str(d["n"]),
             pub("losing_share"),
@@ -65,30 +53,42 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows.append(
         (
             "ROI: median",
-            _num(d["value"]),
-            f"q25-q75 [{_num(d['q25'])}, {_num(d['q75'])}]",
+            short_number(d["value"]),
+            f"q25-q75 [{short_number(d['q25'])}, {short_number(d['q75'])}]",
             str(d["n"]),
             "",
         )
     )
-    rows.append(("ROI: mean", _num(d["mean"]), _ci(d, "mean_lo", "mean_hi"), "", ""))
-    rows.append(("ROI: share below -50%", _num(d["share_below_minus_50pct"]), "-", "", ""))
+    rows.append(("ROI: mean", short_number(d["mean"]), _ci(d, "mean_lo", "mean_hi"), "", ""))
+    rows.append(("ROI: share below -50%", short_number(d["share_below_minus_50pct"]), "-", "", ""))
     d = f["copy_share"]
-    rows.append(("copy share of trades", _num(d["value"]), _ci(d), str(d["n"]), ""))
+    rows.append(("copy share of trades", short_number(d["value"]), _ci(d), str(d["n"]), ""))
     d = f["in_degree_tail"]
     fitted = f"k in [{d['k_min']}, {d['k_max']}]" if "k_min" in d else "too few to fit"
     rows.append(
-        ("follower in-degree tail exponent (MLE)", _num(d["value"]), _ci(d), str(d["n"]), "")
+        (
+            "follower in-degree tail exponent (MLE)",
+            short_number(d["value"]),
+            _ci(d),
+            str(d["n"]),
+            "",
+        )
     )
-    rows.append(("  fitted range, KS distance", fitted, _num(d.get("ks_distance")), "", ""))
+    rows.append(("  fitted range, KS distance", fitted, short_number(d.get("ks_distance")), "", ""))
     d = f["leader_concentration"]
     rows.append(
-        ("copies of the top 1% of leaders, share", _num(d["value"]), _ci(d), str(d["n"]), "")
+        (
+            "copies of the top 1% of leaders, share",
+            short_number(d["value"]),
+            _ci(d),
+            str(d["n"]),
+            "",
+        )
     )
     rows.append(
         (
             "  follows of the top 1%, share",
-            _num(d["top1pct_follows_share"]["value"]),
+            short_number(d["top1pct_follows_share"]["value"]),
             _ci(d["top1pct_follows_share"]),
             "",
             "",
@@ -97,7 +97,7 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows.append(
         (
             "  Gini of follower counts",
-            _num(d["follower_gini"]["value"]),
+            short_number(d["follower_gini"]["value"]),
             _ci(d["follower_gini"]),
             "",
             "",
@@ -105,33 +105,47 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     )
     d = f["holding_hours"]
     rows.append(
-        ("holding time of originals, median hours", _num(d["value"]), _ci(d), str(d["n"]), "")
+        (
+            "holding time of originals, median hours",
+            short_number(d["value"]),
+            _ci(d),
+            str(d["n"]),
+            "",
+        )
     )
     d = f["leverage"]
-    rows.append(("leverage of originals, median", _num(d["value"]), _ci(d), str(d["n"]), ""))
-    rows.append(("  share at 10x or more", _num(d["share_10x_or_more"]), "-", "", ""))
+    rows.append(
+        ("leverage of originals, median", short_number(d["value"]), _ci(d), str(d["n"]), "")
+    )
+    rows.append(("  share at 10x or more", short_number(d["share_10x_or_more"]), "-", "", ""))
     d = f["trading_frequency"]
     rows.append(
-        ("original trades per month active, median", _num(d["value"]), _ci(d), str(d["n"]), "")
+        (
+            "original trades per month active, median",
+            short_number(d["value"]),
+            _ci(d),
+            str(d["n"]),
+            "",
+        )
     )
     d = f["popularity_vs_performance"]
     rows.append(
         (
             "corr(popularity, trailing ROI) per trader, mean",
-            _num(d["value"]),
+            short_number(d["value"]),
             _ci(d),
             str(d["n"]),
             pub("popularity_vs_performance"),
         )
     )
     ps = d["pooled_spearman"]
-    rows.append(("  pooled Spearman", _num(ps["value"]), _ci(ps), str(ps["n_obs"]), ""))
+    rows.append(("  pooled Spearman", short_number(ps["value"]), _ci(ps), str(ps["n_obs"]), ""))
     d = f["mirror_choice"]
     rows.append(
         (
             "whom people mirror: popularity / performance weight",
-            _num(d["value"]),
-            f">= {_num(d.get('ratio_lower_bound'))}",
+            short_number(d["value"]),
+            f">= {short_number(d.get('ratio_lower_bound'))}",
             str(d["n"]),
             pub("mirror_choice"),
         )
@@ -141,13 +155,13 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         ("b_performance", "  per sd of trailing-ROI rank"),
     ):
         if key in d:
-            rows.append((label, _num(d[key]["value"]), _ci(d[key]), "", ""))
+            rows.append((label, short_number(d[key]["value"]), _ci(d[key]), "", ""))
     d = f["exploration_slope"]
     rows.append(
         (
             "exploration slope, 100 x ROI per ln(rate) (study)",
-            _num(d["value"]),
-            f"R^2={_num(d['r2'], 3)}",
+            short_number(d["value"]),
+            f"R^2={short_number(d['r2'], 3)}",
             str(d["n"]),
             pub("exploration_slope"),
         )
@@ -155,7 +169,7 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows.append(
         (
             "  on the points (ROI per ln rate)",
-            _num(d["slope_points"]),
+            short_number(d["slope_points"]),
             _ci(d, "slope_points_lo", "slope_points_hi"),
             "",
             "",
@@ -167,8 +181,6 @@ def facts_rows(f: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
 def facts_table(f: dict[str, Any]) -> str:
     """The facts as an aligned text table with the references below it."""
     header = ("fact", "value", "95% interval", "n", "published")
-    rows = [header, *facts_rows(f)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = []
     ds = f.get("dataset", {})
     if ds:
@@ -176,10 +188,7 @@ def facts_table(f: dict[str, Any]) -> str:
             f"{ds['n_traders']} traders ({ds['n_active']} with trades), {ds['n_trades']} "
             f"trades, {ds['n_follows']} follows"
         )
-    for i, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines.extend(aligned_lines(header, facts_rows(f)))
     lines.append("")
     lines.extend(references(list(PUBLISHED_KEYS.values())))
     return "\n".join(lines)
@@ -202,7 +211,7 @@ def facts_figure(result: FactsResult) -> Figure:
         lo, hi = np.quantile(roi, [0.005, 0.995])
         ax.hist(np.clip(roi, lo, hi), bins=60, color="C0")
         ax.axvline(0.0, color="k", lw=0.8)
-    ax.set_title(f"ROI of accounts (losing: {_num(f['losing_share']['value'], 3)})")
+    ax.set_title(f"ROI of accounts (losing: {short_number(f['losing_share']['value'], 3)})")
     ax.set_xlabel("ROI (0.5-99.5% range)")
     ax.set_ylabel("accounts")
 

@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ideaflow.analytics.published import printed, references
-
-
-def _num(value: Any, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    value = float(value)
-    if not math.isfinite(value):
-        return "-"
-    return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
-
-
-def _ci(lo: Any, hi: Any) -> str:
-    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
-        return "-"
-    return f"[{_num(lo)}, {_num(hi)}]"
+from ideaflow.reporting.text import aligned_lines, interval, short_number
 
 
 def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
@@ -33,8 +18,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
             rows.append(
                 (
                     f"{label} trades: mean return",
-                    _num(d["mean"]),
-                    _ci(d["mean_lo"], d["mean_hi"]),
+                    short_number(d["mean"]),
+                    interval(d["mean_lo"], d["mean_hi"]),
                     str(d["n"]),
                     printed("social_vs_single") if key == "social" else "",
                 )
@@ -42,8 +27,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
             rows.append(
                 (
                     f"{label} trades: median return",
-                    _num(d["median"]),
-                    _ci(d["median_lo"], d["median_hi"]),
+                    short_number(d["median"]),
+                    interval(d["median_lo"], d["median_hi"]),
                     str(d["n"]),
                     "",
                 )
@@ -54,8 +39,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "social - single mean return (root bootstrap)",
-                _num(d["value"]),
-                _ci(d["lo"], d["hi"]),
+                short_number(d["value"]),
+                interval(d["lo"], d["hi"]),
                 f"{root['n_roots']} roots",
                 "",
             )
@@ -65,7 +50,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "copy share of trades",
-                _num(nf["copy_share"]),
+                short_number(nf["copy_share"]),
                 "-",
                 str(nf["n_trades"]),
                 "",
@@ -74,7 +59,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "original trades echoing a leader: observed",
-                _num(nf["observed_original_share"]),
+                short_number(nf["observed_original_share"]),
                 "-",
                 str(nf["n_queried"]),
                 "",
@@ -83,8 +68,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 f"  chance baseline ({nf['null']}, {nf['n_null']} replicates)",
-                _num(nf["null_original_share"]),
-                _ci(nf["null_lo"], nf["null_hi"]),
+                short_number(nf["null_original_share"]),
+                interval(nf["null_lo"], nf["null_hi"]),
                 "",
                 "",
             )
@@ -92,9 +77,9 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "  excess idea flow over chance",
-                _num(nf["excess"]),
-                _ci(nf["excess_lo"], nf["excess_hi"]),
-                f"p={_num(nf['p_value'], 3)}",
+                short_number(nf["excess"]),
+                interval(nf["excess_lo"], nf["excess_hi"]),
+                f"p={short_number(nf['p_value'], 3)}",
                 "",
             )
         )
@@ -105,14 +90,22 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
     ):
         d = pp.get(key)
         if d:
-            rows.append((label, _num(d["value"]), _ci(d["lo"], d["hi"]), str(d["n_obs"]), "weak"))
+            rows.append(
+                (
+                    label,
+                    short_number(d["value"]),
+                    interval(d["lo"], d["hi"]),
+                    str(d["n_obs"]),
+                    "weak",
+                )
+            )
     d = pp.get("per_trader")
     if d:
         rows.append(
             (
                 "per-trader corr(popularity, trailing ROI): mean",
-                _num(d["mean"]),
-                _ci(d["mean_lo"], d["mean_hi"]),
+                short_number(d["mean"]),
+                interval(d["mean_lo"], d["mean_hi"]),
                 str(d["n"]),
                 printed("popularity_per_trader_corr"),
             )
@@ -120,8 +113,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "  median [q25, q75]",
-                _num(d["median"]),
-                f"[{_num(d['q25'])}, {_num(d['q75'])}]",
+                short_number(d["median"]),
+                f"[{short_number(d['q25'])}, {short_number(d['q75'])}]",
                 str(d["n"]),
                 "",
             )
@@ -131,20 +124,28 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "ROI per ln(exploration rate), bps",
-                _num(ex["slope_bps"]),
-                _ci(ex["slope_lo"] * 1e4, ex["slope_hi"] * 1e4),
+                short_number(ex["slope_bps"]),
+                interval(ex["slope_lo"] * 1e4, ex["slope_hi"] * 1e4),
                 str(ex["fit"]["n"]),
                 "",
             )
         )
-        rows.append(("  R^2 (p of slope)", _num(ex["r2"]), f"p={_num(ex['slope_p'], 3)}", "", ""))
+        rows.append(
+            (
+                "  R^2 (p of slope)",
+                short_number(ex["r2"]),
+                f"p={short_number(ex['slope_p'], 3)}",
+                "",
+                "",
+            )
+        )
     st = ex.get("study")
     if st:
         rows.append(
             (
                 "100 x ROI per ln(rate), study procedure (10 bins)",
-                _num(st["slope"]),
-                f"R^2={_num(st['r2'], 3)}",
+                short_number(st["slope"]),
+                f"R^2={short_number(st['r2'], 3)}",
                 str(st["n"]),
                 printed("exploration_slope"),
             )
@@ -158,8 +159,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
             rows.append(
                 (
                     label,
-                    _num(d["mean"]),
-                    _ci(d["mean_lo"], d["mean_hi"]),
+                    short_number(d["mean"]),
+                    interval(d["mean_lo"], d["mean_hi"]),
                     str(d["n"]),
                     "explorers > static" if key == "explorers" else "",
                 )
@@ -169,8 +170,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "inverted U: curvature of ROI on flow^2",
-                _num(iu["curvature"]),
-                f"p={_num(iu['curvature_p'], 3)}",
+                short_number(iu["curvature"]),
+                f"p={short_number(iu['curvature_p'], 3)}",
                 str(iu["n_traders"]),
                 "< 0",
             )
@@ -178,7 +179,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "inverted U: peak idea flow (inside range?)",
-                _num(iu["peak_x"]),
+                short_number(iu["peak_x"]),
                 "yes" if iu["peak_inside"] else "no",
                 "",
                 "interior",
@@ -196,14 +197,14 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
             ("uplift_vs_highest_pts", "best bin vs highest-flow bin, ROI points", ""),
         ):
             d = iu[key]
-            rows.append((label, _num(d["value"]), _ci(d["lo"], d["hi"]), "", pub))
+            rows.append((label, short_number(d["value"]), interval(d["lo"], d["hi"]), "", pub))
     rb = iu.get("robust", {})
     if "curvature_p_hc3" in rb:
         rows.append(
             (
                 "inverted U: curvature, HC3 p-value",
-                _num(rb["curvature"]),
-                f"p={_num(rb['curvature_p_hc3'], 3)}",
+                short_number(rb["curvature"]),
+                f"p={short_number(rb['curvature_p_hc3'], 3)}",
                 str(rb["n_traders"]),
                 "< 0",
             )
@@ -212,8 +213,8 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "inverted U: Lind-Mehlum U test (HC3)",
-                _num(lm["t"]),
-                f"p={_num(lm['p_value'], 3)}",
+                short_number(lm["t"]),
+                f"p={short_number(lm['p_value'], 3)}",
                 "",
                 "",
             )
@@ -222,9 +223,9 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "best bin - lowest bin, ROI points (selection-aware)",
-                _num(d["value"]),
-                _ci(d["lo"], d["hi"]),
-                f"p={_num(d['p_value_selection_aware'], 3)}",
+                short_number(d["value"]),
+                interval(d["lo"], d["hi"]),
+                f"p={short_number(d['p_value_selection_aware'], 3)}",
                 "",
             )
         )
@@ -233,7 +234,7 @@ def findings_rows(findings: dict[str, Any]) -> list[tuple[str, str, str, str, st
         rows.append(
             (
                 "diverse minus echo (top - bottom third diversity), ROI",
-                _num(net["diverse_minus_echo"]),
+                short_number(net["diverse_minus_echo"]),
                 "-",
                 "",
                 "",
@@ -254,13 +255,7 @@ CITED = [
 def findings_table(findings: dict[str, Any]) -> str:
     """The findings as an aligned text table."""
     header = ("finding", "value", "95% interval", "n", "published")
-    rows = [header, *findings_rows(findings)]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = []
-    for i, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip())
-        if i == 0:
-            lines.append("  ".join("-" * w for w in widths))
+    lines = aligned_lines(header, findings_rows(findings))
     lines.append("")
     lines.extend(references(CITED))
     ds = findings.get("dataset", {})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -127,3 +128,33 @@ def _ranked_accounts(result: BacktestResult, top: int) -> pd.DataFrame:
     order = rows[np.lexsort((ids[rows], -pnl[rows]))]
     keep = order if len(order) <= 2 * top else np.concatenate([order[:top], order[-top:]])
     return table.take(keep).to_pandas()
+
+
+def short_number(value: Any, digits: int = 4) -> str:
+    """A statistic in a findings or facts table: `digits` significant digits, scientific
+    below 1e-3, '-' when missing or not finite."""
+    if value is None:
+        return "-"
+    value = float(value)
+    if not math.isfinite(value):
+        return "-"
+    return f"{value:.{digits}g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+
+
+def interval(lo: Any, hi: Any) -> str:
+    """`[lo, hi]` with `short_number`, '-' when either end is missing or not finite."""
+    if lo is None or hi is None or not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+        return "-"
+    return f"[{short_number(lo)}, {short_number(hi)}]"
+
+
+def aligned_lines(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A header, a rule and the rows, each column padded to its widest cell."""
+    table = [tuple(header), *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    lines = []
+    for i, row in enumerate(table):
+        lines.append("  ".join(cell.ljust(widths[k]) for k, cell in enumerate(row)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return lines
