@@ -416,3 +416,35 @@ with signals_as_interrupts():
     assert done.stdout.strip() == "abandoned"
     assert not out.exists()
     assert leftovers(out) == []
+
+
+def test_an_interrupt_turned_into_another_error_is_reported_as_the_interrupt(
+    tmp_path: Path,
+) -> None:
+    """Compiled code that catches the interrupt and raises its own error instead (Arrow,
+    when the signal lands in an import it makes) must not turn Ctrl-C into an internal
+    error: the command says it was interrupted, exits 128 + signum and OUT stays as it was."""
+    import click
+    from click.testing import CliRunner
+
+    from ideaflow.cli._common import handle_errors
+
+    out = tmp_path / "out"
+
+    @click.command()
+    @handle_errors
+    def command() -> None:
+        with RunDirectory(out) as run:
+            (run.path / "half.txt").write_text("a partial output")
+            try:
+                signal.raise_signal(signal.SIGTERM)
+            except KeyboardInterrupt:
+                raise RuntimeError("The zoneinfo module must be installed") from None
+
+    with signals_as_interrupts():
+        result = CliRunner().invoke(command, [])
+    assert result.exit_code == 128 + signal.SIGTERM
+    assert "interrupted by SIGTERM" in result.output
+    assert "nothing was written" in result.output
+    assert "internal error" not in result.output
+    assert not out.exists() and leftovers(out) == []

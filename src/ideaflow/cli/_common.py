@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 import click
 
 from ideaflow.errors import IdeaflowError
-from ideaflow.io.rundir import RunDirectory, interrupt_of, interrupt_signal
+from ideaflow.io.rundir import (
+    RunDirectory,
+    dropped_interrupt,
+    interrupt_of,
+    interrupt_signal,
+    signals_received,
+)
 from ideaflow.results import versions
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,9 +77,14 @@ def handle_errors(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        received = signals_received()
         try:
             return func(*args, **kwargs)
         except IdeaflowError as exc:
+            # an error that an interrupt turned into (a read cut short) is the interrupt
+            interrupt = interrupt_of(exc) or dropped_interrupt(received)
+            if interrupt is not None:
+                _interrupted(interrupt)
             click.echo(f"error: {exc}", err=True)
             sys.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -81,7 +92,7 @@ def handle_errors(func: F) -> F:
         except KeyboardInterrupt as exc:
             _interrupted(exc)
         except Exception as exc:  # noqa: BLE001 - the last line of defence of the CLI
-            interrupt = interrupt_of(exc)
+            interrupt = interrupt_of(exc) or dropped_interrupt(received)
             if interrupt is not None:
                 _interrupted(interrupt)
             import os

@@ -96,18 +96,16 @@ def interrupt_of(exc: BaseException | None) -> KeyboardInterrupt | None:
 
 
 # every SIGINT / SIGTERM turned into an interrupt in this process, in order: an interrupt
-# raised where Python cannot deliver it (inside a ctypes callback while Numba compiles, it
-# is printed as "Exception ignored" and dropped) is still found here before a run commits
-_RECEIVED: list[int] = []
-
-
-def _interrupt(signum: int) -> KeyboardInterrupt:
-    return KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+# raised where Python cannot deliver it is still found here. Inside a ctypes callback
+# (Numba compiling) it is printed as "Exception ignored" and dropped; inside an import
+# made by compiled code (Arrow loading zoneinfo) it comes back as another error.
+_RECEIVED: list[KeyboardInterrupt] = []
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    _RECEIVED.append(signum)
-    raise _interrupt(signum)
+    interrupt = KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+    _RECEIVED.append(interrupt)
+    raise interrupt
 
 
 def signals_received() -> int:
@@ -116,8 +114,9 @@ def signals_received() -> int:
 
 
 def dropped_interrupt(since: int) -> KeyboardInterrupt | None:
-    """The first interrupt received after `signals_received()` was `since`, if any."""
-    return _interrupt(_RECEIVED[since]) if len(_RECEIVED) > since else None
+    """The first interrupt raised after `signals_received()` was `since`, if any (the
+    exception object itself, with whatever notes were added to it)."""
+    return _RECEIVED[since] if len(_RECEIVED) > since else None
 
 
 @contextmanager
@@ -401,7 +400,7 @@ class RunDirectory:
             # (after its threads are joined) deletes it again
             atexit.register(shutil.rmtree, staging, True)
         self._release_lock()
-        interrupt = interrupt_of(exc)
+        interrupt = interrupt_of(exc) or dropped_interrupt(self._signals_at_start)
         if interrupt is not None and not getattr(interrupt, "_ideaflow_committed", False):
             interrupt.add_note(
                 f"nothing was written: the partial output was deleted and {self.target} is "
