@@ -37,6 +37,7 @@ import re
 import secrets
 import shutil
 import signal
+import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -97,7 +98,7 @@ def interrupt_of(exc: BaseException | None) -> KeyboardInterrupt | None:
 
 # every SIGINT / SIGTERM turned into an interrupt in this process, in order: an interrupt
 # raised where Python cannot deliver it is still found here. Inside a ctypes callback
-# (Numba compiling) it is printed as "Exception ignored" and dropped; inside an import
+# (Numba compiling) it is handed to the unraisable hook and dropped; inside an import
 # made by compiled code (Arrow loading zoneinfo) it comes back as another error.
 _RECEIVED: list[KeyboardInterrupt] = []
 
@@ -128,9 +129,22 @@ def signals_as_interrupts() -> Iterator[None]:
         yield
         return
     previous = {s: signal.signal(s, _raise_interrupt) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous_hook = sys.unraisablehook
+
+    def quiet_dropped_interrupt(unraisable: Any) -> None:
+        # an interrupt raised inside a callback from compiled code (llvmlite's object
+        # cache while Numba compiles) cannot propagate: Python prints it as "Exception
+        # ignored" with a traceback. It is recorded in _RECEIVED and reported as the
+        # interrupt by the command, so it is not printed here.
+        if any(unraisable.exc_value is received for received in _RECEIVED):
+            return
+        previous_hook(unraisable)
+
+    sys.unraisablehook = quiet_dropped_interrupt
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
