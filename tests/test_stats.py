@@ -12,6 +12,7 @@ from ideaflow.stats import (
     moving_block_bootstrap,
     per_subject_bootstrap,
     per_subject_interval,
+    per_subject_intervals,
     relative_uplift,
     share_beating,
 )
@@ -100,12 +101,49 @@ def test_per_subject_bootstrap_blocks_give_the_one_shot_replicates(monkeypatch, 
     import ideaflow.stats as stats_module
 
     values = np.random.default_rng(3).normal(0.01, 0.05, shape)
-    # the one-shot reference: every replicate's subjects drawn at once
+    # the one-shot reference: every replicate's subjects drawn at once, each column's
+    # replicate mean taken by numpy over that column's resampled values
     idx = np.random.default_rng(9).integers(0, shape[0], size=(137, shape[0]))
-    expected = values[idx].mean(axis=1)
+    columns = values.reshape(shape[0], -1)
+    expected = np.stack([columns[:, c][idx].mean(axis=1) for c in range(columns.shape[1])], 1)
+    expected = expected.reshape((137,) + shape[1:])
     # blocks of 3 replicates (the last one shorter): the same draws, the same means
     monkeypatch.setattr(stats_module, "BOOT_CELLS", 3 * shape[0])
     got = per_subject_bootstrap(values, n_boot=137, seed=9)
     np.testing.assert_array_equal(got, expected)
     with pytest.raises(ParameterError, match="n_boot: expected an integer >= 10"):
         per_subject_bootstrap(values, n_boot=5, seed=9)
+
+
+def test_per_subject_intervals_equal_one_call_per_column():
+    """The batched intervals (one set of draws per number of finite values) are exactly
+    the intervals of one call per column, non-finite values left out."""
+    rng = np.random.default_rng(4)
+    a = rng.normal(0.01, 0.05, 300)
+    b = rng.normal(0.0, 0.02, 300)
+    c = a.copy()
+    c[[3, 70]] = np.nan  # fewer finite values: drawn apart
+    d = np.full(5, np.inf)  # none finite
+    got = per_subject_intervals([a, b, c, a - b, d], n_boot=200, seed=5)
+    for column, interval in zip([a, b, c, a - b], got[:4], strict=True):
+        assert interval == per_subject_interval(column, n_boot=200, seed=5)
+    finite_c = c[np.isfinite(c)]
+    idx = np.random.default_rng(5).integers(0, 298, size=(200, 298))
+    lo, hi = np.quantile(finite_c[idx].mean(axis=1), [0.025, 0.975])
+    assert (got[2].estimate, got[2].low, got[2].high) == (finite_c.mean(), lo, hi)
+    assert np.isnan([got[4].estimate, got[4].low, got[4].high]).all()
+    assert got[4].method == "per_subject"
+
+
+def test_pairwise_sum_kernel_is_numpy_sum_bit_for_bit():
+    from ideaflow.kernels.bootstrap import pairwise_sum_nb, resampled_means_nb
+
+    rng = np.random.default_rng(6)
+    for n in [1, 7, 8, 9, 127, 128, 129, 255, 256, 257, 1000, 4097, 70_001]:
+        x = rng.normal(0.0, 1.0, n) * 10.0 ** rng.integers(-8, 8, n)
+        assert pairwise_sum_nb(x, 0, n) == np.add.reduce(x)
+        assert pairwise_sum_nb(x, 1, n - 1) == np.add.reduce(x[1:])
+    values = rng.normal(size=(2, 1001))
+    idx = rng.integers(0, 1001, size=(3, 1001))
+    expected = np.stack([values[0][idx].mean(axis=1), values[1][idx].mean(axis=1)], axis=1)
+    np.testing.assert_array_equal(resampled_means_nb(values, idx), expected)

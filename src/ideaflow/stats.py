@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ideaflow.errors import ParameterError
+from ideaflow.kernels.bootstrap import resampled_means_nb
 
 DEFAULT_BLOCK_DAYS = 10
 BOOT_CELLS = 1 << 24  # resampled subjects held at a time by the per-subject bootstrap
@@ -140,38 +141,65 @@ def per_subject_bootstrap(
     """Bootstrap replicates of the mean over subjects (axis 0) of `values` ((n,) or (n, m)).
 
     Resamples subjects as if independent: labelled "per_subject" wherever it is reported.
-    Replicates are drawn a block at a time (at most `BOOT_CELLS` resampled subjects held
-    at once: the whole (n_boot, n) index would be 3 GB at 2,000 x 190,000 subjects). The
-    generator's stream does not depend on how the draws are split and each replicate's
-    mean is taken over its own row, so the result does not depend on the block size.
+    Every column shares the same resampled subjects. The draws are made a block of
+    replicates at a time (at most `BOOT_CELLS` resampled subjects held at once: the whole
+    (n_boot, n) index would be 3 GB at 2,000 x 190,000 subjects) and each replicate's mean
+    is summed in numpy's order (`kernels.bootstrap`), so the result equals
+    `values[idx].mean(axis=1)` for the one-shot index `idx`, whatever the block size.
     """
     _check(n_boot, 0.05)
     v = np.asarray(values, dtype=np.float64)
     n = v.shape[0]
     if n == 0:
         return np.full((n_boot,) + v.shape[1:], np.nan)
+    columns = np.ascontiguousarray(v.reshape(n, -1).T)  # (m, n): each column contiguous
     rng = np.random.default_rng(seed)
-    boot = np.empty((n_boot,) + v.shape[1:], dtype=np.float64)
+    boot = np.empty((n_boot, columns.shape[0]), dtype=np.float64)
     step = max(1, BOOT_CELLS // n)
     for first in range(0, n_boot, step):
         rows = min(step, n_boot - first)
         idx = rng.integers(0, n, size=(rows, n))
-        boot[first : first + rows] = v[idx].mean(axis=1)
-    return boot
+        boot[first : first + rows] = resampled_means_nb(columns, idx)
+    return boot.reshape((n_boot,) + v.shape[1:])
 
 
 def per_subject_interval(
     values: np.ndarray, *, n_boot: int = DEFAULT_N_BOOT, alpha: float = 0.05, seed: int = 0
 ) -> Interval:
-    """Percentile interval of the mean of `values` by resampling subjects (per-subject)."""
+    """Percentile interval of the mean of `values` by resampling subjects (per-subject);
+    subjects with a non-finite value are left out."""
+    return per_subject_intervals([values], n_boot=n_boot, alpha=alpha, seed=seed)[0]
+
+
+def per_subject_intervals(
+    columns: list[np.ndarray],
+    *,
+    n_boot: int = DEFAULT_N_BOOT,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> list[Interval]:
+    """`per_subject_interval` of each array in `columns`, equal to calling it on each in
+    turn: the draws depend only on the seed and the number of finite values, so columns
+    with as many finite values share one set of draws (made once, not once per column)."""
     _check(n_boot, alpha)
-    v = np.asarray(values, dtype=np.float64)
-    v = v[np.isfinite(v)]
-    if v.shape[0] == 0:
-        return Interval(float("nan"), float("nan"), float("nan"), "per_subject")
-    boot = per_subject_bootstrap(v, n_boot=n_boot, seed=seed)
-    lo, hi = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return Interval(float(v.mean()), float(lo), float(hi), "per_subject")
+    finite = [np.asarray(c, dtype=np.float64) for c in columns]
+    finite = [c[np.isfinite(c)] for c in finite]
+    out: list[Interval | None] = [None] * len(finite)
+    by_size: dict[int, list[int]] = {}
+    for i, c in enumerate(finite):
+        by_size.setdefault(c.shape[0], []).append(i)
+    for size, members in by_size.items():
+        if size == 0:
+            for i in members:
+                out[i] = Interval(float("nan"), float("nan"), float("nan"), "per_subject")
+            continue
+        boot = per_subject_bootstrap(
+            np.column_stack([finite[i] for i in members]), n_boot=n_boot, seed=seed
+        )
+        for at, i in enumerate(members):
+            lo, hi = np.quantile(boot[:, at], [alpha / 2.0, 1.0 - alpha / 2.0])
+            out[i] = Interval(float(finite[i].mean()), float(lo), float(hi), "per_subject")
+    return [interval for interval in out if interval is not None]
 
 
 def relative_uplift(value: float, base: float) -> float:

@@ -53,7 +53,7 @@ from ideaflow.stats import (
     DEFAULT_BLOCK_DAYS,
     DEFAULT_N_BOOT,
     moving_block_bootstrap,
-    per_subject_interval,
+    per_subject_intervals,
     share_beating,
 )
 from ideaflow.strategies.params import StrategyParams
@@ -377,11 +377,20 @@ def comparison_tables(
     p_holm = np.full(estimates.shape, np.nan)
     p_holm[family] = holm(p_values[family])
 
+    # per-subject intervals of every strategy's ROI and every pair's difference: one set
+    # of resampled subjects shared by all (drawn once)
+    per_subject = per_subject_intervals(
+        [roi[n] for n in names] + [roi[a] - roi[b] for a, b in pairs],
+        n_boot=n_boot,
+        alpha=alpha,
+        seed=seed,
+    )
+
     rows = []
     for i, name in enumerate(names):
         acc = accounts[name]
         r = roi[name]
-        ps = per_subject_interval(r, n_boot=n_boot, alpha=alpha, seed=seed)
+        ps = per_subject[i]
         counts = results[name].counts
         sharpe = acc["sharpe"].to_numpy(dtype=float)
         gross = acc["gross_exposure"].to_numpy(dtype=float)
@@ -438,9 +447,9 @@ def comparison_tables(
     comparison = to_frame(rows_table(ComparisonRow, rows))
 
     prow = []
-    for a, b in pairs:
+    for p, (a, b) in enumerate(pairs):
         j, k = roi_at[(a, b)], roe_at[(a, b)]
-        ps = per_subject_interval(roi[a] - roi[b], n_boot=n_boot, alpha=alpha, seed=seed)
+        ps = per_subject[n + p]
         prow.append(
             {
                 "strategy_a": a,
