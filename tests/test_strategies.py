@@ -336,6 +336,71 @@ def test_probed_nearest_search_is_exact_when_every_cell_is_probed():
     assert not (exact == subject_codes[:, None]).any()
 
 
+def _probed_reference(subjects, subject_codes, probes, cells, vectors, codes, k, max_scan):
+    """The probed search as documented, one candidate at a time: cells in probe order,
+    members by ascending code, the subject skipped and not counted, at most max_scan
+    examined, stop once k exact duplicates are found; ties to the lowest code."""
+    out = np.full((len(subjects), k), -1, dtype=np.int32)
+    for s, vector in enumerate(subjects):
+        best: list[tuple[float, int]] = []
+        scanned = 0
+        for cell in probes[s]:
+            for row in sorted(np.flatnonzero(cells == cell), key=lambda r: codes[r]):
+                if scanned >= max_scan or (len(best) == k and best[-1][0] == 0.0):
+                    break
+                if codes[row] == subject_codes[s]:
+                    continue
+                scanned += 1
+                d = float(sum((vector[m] - vectors[row, m]) ** 2 for m in range(len(vector))))
+                best = sorted([*best, (d, int(codes[row]))])[:k]
+        out[s, : len(best)] = [c for _, c in best]
+    return out
+
+
+@pytest.mark.parametrize("max_scan", [1, 7, 40, 10_000])
+def test_probed_nearest_kernel_against_a_one_at_a_time_reference(max_scan):
+    """The kernel's shortcuts (cells skipped by their radius, distances of a cell computed
+    together, the budget cut inside a cell) give the plain scan's result, duplicates and
+    ties included."""
+    from ideaflow.kernels.strategy import probed_nearest_nb
+
+    rng = np.random.default_rng(11)
+    n_cells, dims, k = 9, 3, 4
+    centres = rng.normal(scale=4.0, size=(n_cells, dims))
+    cells = rng.integers(0, n_cells, 120)
+    vectors = np.round(centres[cells] + rng.normal(size=(120, dims)), 1)
+    vectors[10:16] = vectors[9]  # exact duplicates: distance 0 and ties
+    codes = np.arange(0, 240, 2)
+    cells[10:16] = cells[9]
+    subjects = np.vstack([vectors[:30], np.round(rng.normal(scale=4.0, size=(10, dims)), 1)])
+    subject_codes = np.concatenate([codes[:30], np.arange(1, 20, 2)])  # 30 are candidates
+    centre_of = np.array([vectors[cells == c].mean(axis=0) for c in range(n_cells)])
+    d_centre = np.sqrt(((subjects[:, None, :] - centre_of[None]) ** 2).sum(axis=2))
+    probes = np.argsort(d_centre, axis=1, kind="stable")[:, :6]
+    members = np.argsort(cells, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(cells, minlength=n_cells))])
+    radius = np.zeros(n_cells)
+    np.maximum.at(radius, cells, np.sqrt(((vectors - centre_of[cells]) ** 2).sum(axis=1)))
+    subject_cell = np.array([cells[c // 2] if c % 2 == 0 else -1 for c in subject_codes])
+    got = probed_nearest_nb(
+        subjects,
+        subject_codes.astype(np.int64),
+        subject_cell.astype(np.int64),
+        probes.astype(np.int64),
+        np.take_along_axis(d_centre, probes, axis=1),
+        indptr.astype(np.int64),
+        radius,
+        np.ascontiguousarray(vectors[members].T),
+        codes[members].astype(np.int64),
+        k,
+        max_scan,
+    )
+    expected = _probed_reference(
+        subjects, subject_codes, probes, cells, vectors, codes, k, max_scan
+    )
+    np.testing.assert_array_equal(got, expected)
+
+
 def test_strategy_tables_have_the_record_schemas(herd_ds, vote_ds):
     """decisions.parquet has the decision record's schema (leader_id only for copy
     strategies) and the decisions' values; trades use the engine's schema, with each

@@ -206,48 +206,89 @@ def placebo_reject_nb(seed, subject_of_idea, idea_key, n_reject, subject_indptr)
 def probed_nearest_nb(
     subject_vectors,
     subject_codes,
+    subject_cell,
     probes,
+    probe_dist,
     cell_indptr,
-    cell_members,
-    cand_vectors,
-    cand_codes,
+    cell_radius,
+    member_columns,
+    member_codes,
     k,
     max_scan,
 ):
     """k nearest candidates per subject among the members of its probed cells.
 
-    probes: (n_subjects, n_probe) cell ids, nearest cell first; cell_members: candidate
-    rows grouped by cell in ascending code order (CSR cell_indptr). At most `max_scan`
-    members are examined per subject (crowded cells of near-identical styles would
-    otherwise make the search quadratic); once k exact duplicates (distance 0) are found,
-    no later member can beat them (identical vectors share a cell, codes ascend). The
-    subject itself is skipped; ties go to the lowest code. Returns (n_subjects, k) trader
-    codes padded with -1.
+    probes: (n_subjects, n_probe) cell ids, nearest cell first, and probe_dist the distance
+    from the subject to each probed cell's centre; members: candidates grouped by cell
+    (CSR cell_indptr), ascending code within a cell, their vectors stored by dimension
+    (member_columns: (dims, n_candidates)); cell_radius: the largest distance of a cell's
+    members from its centre; subject_cell: the cell holding the subject itself (-1 when it
+    is not a candidate).
+
+    Members are examined in probe order, at most `max_scan` of them per subject (crowded
+    cells of near-identical styles would otherwise make the search quadratic); once k
+    exact duplicates (distance 0) are found, no later member can beat them (identical
+    vectors share a cell, codes ascend). The subject itself is skipped and not counted;
+    ties go to the lowest code. A cell whose members are all farther than the current
+    k-th best (its centre distance less its radius, with a margin for rounding) is counted
+    as examined without being read: that does not change the result. The distances to a
+    cell's examined members are computed together, one dimension at a time (each summed in
+    dimension order, as one at a time would be). Returns (n_subjects, k) trader codes
+    padded with -1.
     """
     n = subject_vectors.shape[0]
     dims = subject_vectors.shape[1]
     out = np.full((n, k), -1, dtype=np.int32)
     last = k - 1
+    widest = 0
+    for c in range(cell_indptr.shape[0] - 1):
+        widest = max(widest, cell_indptr[c + 1] - cell_indptr[c])
     for s in prange(n):
         best_d = np.full(k, np.inf)
         best_c = np.full(k, -1, dtype=np.int64)
+        dist = np.empty(widest)
+        own = subject_codes[s]
         scanned = 0
         for p in range(probes.shape[1]):
             if scanned >= max_scan or best_d[last] == 0.0:
                 break
             cell = probes[s, p]
-            for q in range(cell_indptr[cell], cell_indptr[cell + 1]):
-                if scanned >= max_scan or best_d[last] == 0.0:
+            a = cell_indptr[cell]
+            b = cell_indptr[cell + 1]
+            has_own = subject_cell[s] == cell
+            if best_d[last] < np.inf:
+                gap = probe_dist[s, p] - cell_radius[cell]
+                if gap > 0.0 and gap * gap > best_d[last] * (1.0 + 1e-6) + 1e-12:
+                    # every member is farther than the k-th best: only the budget moves
+                    scanned += b - a - (1 if has_own else 0)
+                    continue
+            # the members within the budget (the subject itself is not counted)
+            room = max_scan - scanned
+            end = b
+            if b - a - (1 if has_own else 0) > room:
+                end = a + room
+                if has_own:
+                    for q in range(a, a + room):
+                        if member_codes[q] == own:
+                            end += 1
+                            break
+            width = end - a
+            for q in range(width):
+                dist[q] = 0.0
+            for m in range(dims):
+                x = subject_vectors[s, m]
+                column = member_columns[m]
+                for q in range(width):
+                    diff = x - column[a + q]
+                    dist[q] += diff * diff
+            for q in range(a, end):
+                if best_d[last] == 0.0:
                     break
-                row = cell_members[q]
-                code = cand_codes[row]
-                if code == subject_codes[s]:
+                code = member_codes[q]
+                if code == own:
                     continue
                 scanned += 1
-                d = 0.0
-                for m in range(dims):
-                    diff = subject_vectors[s, m] - cand_vectors[row, m]
-                    d += diff * diff
+                d = dist[q - a]
                 # insert into the sorted top-k (distance, then code)
                 if d > best_d[last] or (d == best_d[last] and code >= best_c[last] >= 0):
                     continue

@@ -104,6 +104,15 @@ class SubjectIdeas:
 
 
 def subject_ideas(frame: Frame) -> SubjectIdeas:
+    """The subjects' own ideas (computed once per frame and kept in its cache: every
+    strategy of a comparison reads them; callers must not modify the arrays)."""
+    cached = frame.cache.get(("subject_ideas",))
+    if cached is None:
+        cached = frame.cache[("subject_ideas",)] = _subject_ideas(frame)
+    return cached
+
+
+def _subject_ideas(frame: Frame) -> SubjectIdeas:
     trades = frame.ds.trades
     rows = np.flatnonzero((trades.parent < 0) & (frame.subject_of[trades.trader] >= 0))
     subject = frame.subject_of[trades.trader[rows]]

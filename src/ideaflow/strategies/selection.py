@@ -126,31 +126,52 @@ def _nearest_probed(
         model = KMeans(n_clusters=n_cells, n_init=1, max_iter=25, random_state=seed)
         model.fit(cand_vectors[pick])
         cells = model.predict(cand_vectors)
-    members = np.argsort(cells, kind="stable")
+    members = np.argsort(cells, kind="stable")  # by cell, ascending code within a cell
     indptr = np.zeros(n_cells + 1, dtype=np.int64)
     indptr[1:] = np.cumsum(np.bincount(cells, minlength=n_cells))
     centers = model.cluster_centers_
+    # each cell's radius: the largest distance of a member from its centre
+    radius = np.zeros(n_cells)
+    np.maximum.at(radius, cells, np.sqrt(((cand_vectors - centers[cells]) ** 2).sum(axis=1)))
+    # the cell holding the subject itself, when the subject is a candidate
+    pos = np.minimum(np.searchsorted(cand_codes, subject_codes), n_cand - 1)
+    subject_cell = np.where(cand_codes[pos] == subject_codes, cells[pos], -1)
     n_probe = min(N_PROBE, n_cells)
     probes = np.empty((subject_vectors.shape[0], n_probe), dtype=np.int64)
-    step = 20_000
+    probe_dist = np.empty((subject_vectors.shape[0], n_probe))
+    # small steps: the (step x cells) temporaries stay in reused memory instead of fresh
+    # pages on every step (which cost more than the arithmetic)
+    step = 1024
+    squared = (centers**2).sum(axis=1)[None, :]
     for a in range(0, subject_vectors.shape[0], step):
         chunk = subject_vectors[a : a + step]
-        d2 = (centers**2).sum(axis=1)[None, :] - 2.0 * chunk @ centers.T
+        d2 = squared - 2.0 * chunk @ centers.T
         near = np.argpartition(d2, n_probe - 1, axis=1)[:, :n_probe]
         # nearest cell first, so the scan budget goes to the closest candidates
         order = np.argsort(np.take_along_axis(d2, near, axis=1), axis=1, kind="stable")
         probes[a : a + step] = np.take_along_axis(near, order, axis=1)
-    return probed_nearest_nb(
-        np.ascontiguousarray(subject_vectors),
-        subject_codes.astype(np.int64),
-        probes,
+        # the distances themselves, from differences (no cancellation), for the cell bound
+        diff = chunk[:, None, :] - centers[probes[a : a + step]]
+        probe_dist[a : a + step] = np.sqrt((diff**2).sum(axis=2))
+    # subjects searched in the order of their nearest cell, so that consecutive searches
+    # read the same cells from the cache (each subject's result does not depend on it)
+    by_cell = np.argsort(probes[:, 0], kind="stable")
+    found = probed_nearest_nb(
+        np.ascontiguousarray(subject_vectors[by_cell]),
+        subject_codes[by_cell].astype(np.int64),
+        subject_cell[by_cell].astype(np.int64),
+        probes[by_cell],
+        probe_dist[by_cell],
         indptr,
-        members.astype(np.int64),
-        np.ascontiguousarray(cand_vectors),
-        cand_codes.astype(np.int64),
+        radius,
+        np.ascontiguousarray(cand_vectors[members].T),
+        cand_codes[members].astype(np.int64),
         k,
         MAX_SCAN,
     )
+    out = np.empty_like(found)
+    out[by_cell] = found
+    return out
 
 
 def _nearest(
