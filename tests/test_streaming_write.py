@@ -71,15 +71,21 @@ def test_book_chunks_of_an_empty_book_is_one_empty_chunk() -> None:
         list(book_chunks(_book(3), TRADER_IDS, INSTRUMENTS, 0))
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("n", [0, 3, 4, 9, 12])
 def test_chunked_write_is_byte_identical_to_a_whole_write(
-    n: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    n: int, threads: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Streamed (one encoding thread) or encoded on threads and joined, the file is the
+    single write's."""
     monkeypatch.setattr(write_module, "ROW_GROUP_SIZE", 4)
     book = _book(n)
     whole = write_parquet_atomic(book_table(book, TRADER_IDS, INSTRUMENTS), tmp_path / "w.parquet")
     chunked = write_parquet_chunks_atomic(
-        TRADES_SCHEMA, book_chunks(book, TRADER_IDS, INSTRUMENTS, 4), tmp_path / "c.parquet"
+        TRADES_SCHEMA,
+        book_chunks(book, TRADER_IDS, INSTRUMENTS, 4),
+        tmp_path / "c.parquet",
+        threads=threads,
     )
     assert chunked.read_bytes() == whole.read_bytes()
     assert pq.ParquetFile(chunked).num_row_groups == max(1, -(-n // 4))

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ideaflow.errors import ParameterError
+from ideaflow.io.parquet_parts import write_joined
 from ideaflow.io.schema import TABLES
 
 ROW_GROUP_SIZE = 1 << 20
@@ -87,44 +88,66 @@ def _atomic_path(path: Path) -> Iterator[str]:
     fsync_directory(path.parent)
 
 
+PARALLEL_MIN_ROWS = 2 * ROW_GROUP_SIZE  # tables at least this long are encoded on threads
+ENCODE_THREADS = 2
+
+
+def _parquet_options(schema: pa.Schema) -> dict[str, Any]:
+    return {
+        "compression": COMPRESSION,
+        "use_dictionary": _dictionary_columns(schema),
+        "write_statistics": True,
+    }
+
+
+def _encode_part(chunk: pa.Table) -> memoryview:
+    """One chunk as a standalone Parquet file of one row group, in memory."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(chunk, sink, row_group_size=ROW_GROUP_SIZE, **_parquet_options(chunk.schema))
+    return memoryview(sink.getvalue()).cast("B")  # unsigned bytes, not a copy
+
+
 def write_parquet_atomic(table_or_frame: Any, path: str | os.PathLike[str]) -> Path:
-    """Write a DataFrame (index not stored) or pyarrow Table to `path` atomically."""
+    """Write a DataFrame (index not stored) or pyarrow Table to `path` atomically.
+
+    A table of `PARALLEL_MIN_ROWS` rows or more has its row groups encoded on
+    `ENCODE_THREADS` threads (`ideaflow.io.parquet_parts`); the file is the same, byte
+    for byte, as pyarrow's single-threaded writer makes.
+    """
     target = Path(path)
     table = to_arrow(table_or_frame)
+    if table.num_rows >= PARALLEL_MIN_ROWS:
+        chunks = (
+            table.slice(start, ROW_GROUP_SIZE) for start in range(0, table.num_rows, ROW_GROUP_SIZE)
+        )
+        return write_parquet_chunks_atomic(table.schema, chunks, target)
     with _atomic_path(target) as temp_name:
         # writing by name lets Arrow use its native file, faster than a Python handle
         pq.write_table(
-            table,
-            temp_name,
-            row_group_size=ROW_GROUP_SIZE,
-            compression=COMPRESSION,
-            use_dictionary=_dictionary_columns(table.schema),
-            write_statistics=True,
+            table, temp_name, row_group_size=ROW_GROUP_SIZE, **_parquet_options(table.schema)
         )
     return target
 
 
 def write_parquet_chunks_atomic(
-    schema: pa.Schema, chunks: Iterable[pa.Table], path: str | os.PathLike[str]
+    schema: pa.Schema,
+    chunks: Iterable[pa.Table],
+    path: str | os.PathLike[str],
+    *,
+    threads: int = ENCODE_THREADS,
 ) -> Path:
-    """Write a table given as consecutive chunks to `path` atomically, one chunk in memory
-    at a time.
+    """Write a table given as consecutive chunks to `path` atomically, their row groups
+    encoded on `threads` threads (`threads` chunks in memory at a time, besides the one
+    being made; with `threads=1`, pyarrow's streaming writer and one chunk at a time).
 
-    Every chunk but the last must have exactly `ROW_GROUP_SIZE` rows: each then becomes
-    one row group, and the file is byte-identical to `write_parquet_atomic` of the chunks
-    concatenated (same row groups, schema, encodings and metadata).
+    Every chunk but the last must have exactly `ROW_GROUP_SIZE` rows and the schema
+    `schema`: each then becomes one row group, and the file is byte-identical to
+    `write_parquet_atomic` of the chunks concatenated (same row groups, schema, encodings
+    and metadata).
     """
     target = Path(path)
-    with (
-        _atomic_path(target) as temp_name,
-        pq.ParquetWriter(
-            temp_name,
-            schema,
-            compression=COMPRESSION,
-            use_dictionary=_dictionary_columns(schema),
-            write_statistics=True,
-        ) as writer,
-    ):
+
+    def checked() -> Iterator[pa.Table]:
         short = False
         for chunk in chunks:
             if short or chunk.num_rows > ROW_GROUP_SIZE:
@@ -132,9 +155,20 @@ def write_parquet_chunks_atomic(
                     f"chunks: expected {ROW_GROUP_SIZE} rows each (fewer in the last); "
                     f"found {chunk.num_rows} rows{' after a short chunk' if short else ''}"
                 )
+            if not chunk.schema.equals(schema, check_metadata=True):
+                raise ValueError(f"chunks: expected the schema {schema}; found {chunk.schema}")
             short = chunk.num_rows < ROW_GROUP_SIZE
             # an empty chunk too: an empty table is written as one empty row group
-            writer.write_table(chunk, row_group_size=ROW_GROUP_SIZE)
+            yield chunk
+
+    with _atomic_path(target) as temp_name:
+        if threads == 1:
+            with pq.ParquetWriter(temp_name, schema, **_parquet_options(schema)) as writer:
+                for chunk in checked():
+                    writer.write_table(chunk, row_group_size=ROW_GROUP_SIZE)
+        elif write_joined(checked(), temp_name, _encode_part, threads=threads) == 0:
+            # no chunk at all: a file with the schema and no row group
+            pq.ParquetWriter(temp_name, schema, **_parquet_options(schema)).close()
     return target
 
 
