@@ -5,6 +5,8 @@
     python benchmarks/bench_compare.py --quick                  # tiny preset, checks the script
     python benchmarks/bench_compare.py --preset medium --exposure matched \
         --strategies isolation,diverse,echo,popular,expert,placebo   # target: < 2 min
+    python benchmarks/bench_compare.py --preset etoro2011 --report \
+        --backends local,dask-1,dask-2    # target (local): < 3 min, < 8 GiB; Dask reported
 
 Steps: (1) correctness first, on the `tiny` preset: placebo rejects exactly as many ideas
 per subject as diverse, every strategy has the same subjects, and the vote kernel agrees
@@ -13,7 +15,11 @@ with a plain pandas/Python vote on a sample of ideas; (2) the dataset is generat
 `compare` on the tiny preset; (4) end to end: `ideaflow compare` as a subprocess (wall
 time, peak RSS of the child) plus per-strategy stage timings from each summary.json;
 (5) throughput of the vote kernel against the plain Python vote on the same ideas.
-Results go to benchmarks/results/compare.json and are printed.
+With `--backends`, each run uses one backend in turn (`local`, or `dask-N`: a local Dask
+cluster of N workers, `--backend dask --jobs N`), and every Parquet file a Dask run
+writes is compared byte for byte with the first local run's.
+Results go to benchmarks/results/compare.json (compare_PRESET.json for other presets, with
+_matched or _backends added) and are printed.
 """
 
 from __future__ import annotations
@@ -138,8 +144,26 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="tiny preset only")
     parser.add_argument("--sample", type=int, default=300, help="ideas for the Python vote")
+    parser.add_argument(
+        "--backends",
+        default="local",
+        help="comma-separated: local, dask-N (a local Dask cluster of N workers); one run each",
+    )
+    parser.add_argument("--report", action="store_true", help="also write report.html")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=None,
+        help="an existing dataset of the preset and seed (instead of benchmarks/.data/)",
+    )
     args = parser.parse_args()
     preset = "tiny" if args.quick else args.preset
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    for backend in backends:
+        if backend != "local" and not (
+            backend.startswith("dask-") and backend[5:].isdigit() and int(backend[5:]) >= 1
+        ):
+            raise SystemExit(f"--backends: expected local or dask-N; found {backend!r}")
 
     tiny = dataset("tiny", args.seed)
     check = check_and_vote_throughput(tiny, args.sample)
@@ -162,10 +186,14 @@ def main() -> None:
                 "100",
             ]
         )
-        path = dataset(preset, args.seed)
+        path = args.dataset if args.dataset is not None else dataset(preset, args.seed)
         runs = []
-        for r in range(args.repeats):
-            out = Path(tmp) / f"run{r}"
+        reference: Path | None = None
+        for r, backend in [(r, b) for r in range(args.repeats) for b in backends]:
+            out = Path(tmp) / f"run{r}-{backend}"
+            extra = ["--report"] if args.report else []
+            if backend != "local":
+                extra += ["--backend", "dask", "--jobs", backend[5:]]
             res = run_child(
                 [
                     *cmd_base,
@@ -176,10 +204,23 @@ def main() -> None:
                     args.exposure,
                     "--out",
                     str(out),
+                    "--no-progress",
+                    *extra,
                 ]
             )
             if res["returncode"] != 0:
                 raise SystemExit(f"compare failed:\n{res['stderr_tail']}")
+            res["backend"] = backend
+            if backend == "local" and reference is None:
+                reference = out
+            elif reference is not None:
+                files = sorted(p.relative_to(reference) for p in reference.rglob("*.parquet"))
+                differ = [
+                    str(f) for f in files if (reference / f).read_bytes() != (out / f).read_bytes()
+                ]
+                res["parquet_files_compared"] = len(files)
+                res["parquet_files_differing"] = differ
+                print(f"{backend}: {len(files)} Parquet files compared, {len(differ)} differ")
             stages = {}
             for name in args.strategies.split(","):
                 summary = json.loads((out / name / "summary.json").read_text())
@@ -188,7 +229,20 @@ def main() -> None:
             res["stages"] = stages
             runs.append(res)
         table = runs[-1]["stdout"]
-    walls = sorted(r["wall_s"] for r in runs)
+    walls = sorted(r["wall_s"] for r in runs if r["backend"] == backends[0])
+    by_backend = {
+        b: {
+            "wall_s": [r["wall_s"] for r in runs if r["backend"] == b],
+            "peak_rss_gib": max(r["peak_rss_gib"] or 0 for r in runs if r["backend"] == b),
+            "parquet_files_compared": max(
+                (r.get("parquet_files_compared", 0) for r in runs if r["backend"] == b), default=0
+            ),
+            "parquet_files_differing": sorted(
+                {f for r in runs if r["backend"] == b for f in r.get("parquet_files_differing", [])}
+            ),
+        }
+        for b in backends
+    }
     result = {
         "preset": preset,
         "seed": args.seed,
@@ -201,9 +255,11 @@ def main() -> None:
         },
         "correctness_tiny": check,
         "warmup_compile_wall_s": warm["wall_s"],
+        "report": args.report,
+        "backends": by_backend,
         "compare_wall_s_median": walls[len(walls) // 2],
         "compare_wall_s_all": walls,
-        "peak_rss_gib": max(r["peak_rss_gib"] or 0 for r in runs),
+        "peak_rss_gib": by_backend[backends[0]]["peak_rss_gib"],
         "stages": runs[-1]["stages"],
         "table": table,
     }
@@ -212,9 +268,16 @@ def main() -> None:
     name = "compare" if preset == "medium" else f"compare_{preset}"
     if args.exposure == "matched":
         name += "_matched"
+    if backends != ["local"]:
+        name += "_backends"
     target = HERE / "results" / f"{name}.json"
     target.write_text(json.dumps(result, indent=2))
     print(table)
+    for backend, figures in by_backend.items():
+        print(
+            f"{backend}: wall {', '.join(f'{w:.1f}' for w in figures['wall_s'])} s, peak RSS "
+            f"{figures['peak_rss_gib']:.2f} GiB (the largest process)"
+        )
     print(
         f"\n{preset}: compare {walls[len(walls) // 2]:.1f} s (median of {len(walls)}), "
         f"peak RSS {result['peak_rss_gib']:.2f} GiB, warm-up/compile "
