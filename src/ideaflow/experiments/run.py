@@ -33,9 +33,8 @@ from ideaflow.experiments.effects import comparison_effects
 from ideaflow.experiments.spec import Cell, ExperimentSpec
 from ideaflow.experiments.tuning import run_tuning_cell, tuning_effects
 from ideaflow.io.write import write_bytes_atomic, write_parquet_atomic
-from ideaflow.strategies.cluster import dask_client
+from ideaflow.strategies.cluster import check_backend, dask_client, job_count
 
-BACKENDS = ("local", "dask")
 PART = "part-0.parquet"
 
 # figures(result, out_dir) -> written paths (the reporting layer draws them)
@@ -150,16 +149,8 @@ def run_experiment(
     every core); `backend="dask"`: tasks on the cluster at `scheduler`, or on a
     `LocalCluster` of `jobs` single-threaded workers started for the run.
     """
-    if backend not in BACKENDS:
-        raise ParameterError(f"backend: expected one of {', '.join(BACKENDS)}; found {backend!r}")
-    if scheduler is not None and backend != "dask":
-        raise ParameterError(
-            f"scheduler: only used with backend='dask'; found backend={backend!r} "
-            f"and scheduler={scheduler!r}"
-        )
-    n_jobs = -1 if jobs is None else int(jobs)
-    if n_jobs == 0 or n_jobs < -1:
-        raise ParameterError(f"jobs: expected an integer >= 1 or -1; found {jobs!r}")
+    check_backend(backend, scheduler)
+    n_jobs = job_count(jobs)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _check_out(spec, out)

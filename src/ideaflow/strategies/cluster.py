@@ -17,6 +17,27 @@ import numba
 
 from ideaflow.errors import ParameterError
 
+BACKENDS = ("local", "dask")
+
+
+def check_backend(backend: str, scheduler: str | None) -> None:
+    """A ParameterError unless `backend` is known and `scheduler` comes only with Dask."""
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend: expected one of {', '.join(BACKENDS)}; found {backend!r}")
+    if scheduler is not None and backend != "dask":
+        raise ParameterError(
+            f"scheduler: only used with backend='dask'; found backend={backend!r} "
+            f"and scheduler={scheduler!r}"
+        )
+
+
+def job_count(jobs: int | None) -> int:
+    """`jobs` as a worker count: None means -1 (every core); 0 and below -1 are refused."""
+    n_jobs = -1 if jobs is None else int(jobs)
+    if n_jobs == 0 or n_jobs < -1:
+        raise ParameterError(f"jobs: expected an integer >= 1 or -1; found {jobs!r}")
+    return n_jobs
+
 
 def import_distributed() -> tuple[Any, Any]:
     """`(Client, LocalCluster)` from dask.distributed, or a ParameterError saying how to

@@ -56,8 +56,9 @@ from ideaflow.stats import (
     per_subject_intervals,
     share_beating,
 )
+from ideaflow.strategies.cluster import check_backend
 from ideaflow.strategies.params import StrategyParams
-from ideaflow.strategies.partition import check_backend, dask_partitions
+from ideaflow.strategies.partition import dask_partitions
 from ideaflow.strategies.run import StrategyRunner, check_name
 
 

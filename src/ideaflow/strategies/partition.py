@@ -22,13 +22,10 @@ from typing import Any
 import numpy as np
 
 from ideaflow.data import Dataset
-from ideaflow.errors import ParameterError
-from ideaflow.strategies.cluster import dask_client
+from ideaflow.strategies.cluster import dask_client, job_count
 from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.rebalance import Frame, build_frame
 from ideaflow.strategies.selection import evaluator_sets
-
-BACKENDS = ("local", "dask")
 
 # worker side: the frame of each (dataset, parameters), built once per worker process
 _frames: OrderedDict[tuple, Frame] = OrderedDict()
@@ -86,20 +83,8 @@ class SubjectPartitions:
 def dask_partitions(ds: Dataset, jobs: int | None, scheduler: str | None) -> Iterator[Any]:
     """A `SubjectPartitions` selector on the cluster at `scheduler`, or on a
     `LocalCluster` of `jobs` single-threaded workers started (and closed) here."""
-    n_jobs = -1 if jobs is None else int(jobs)
-    if n_jobs == 0 or n_jobs < -1:
-        raise ParameterError(f"jobs: expected an integer >= 1 or -1; found {jobs!r}")
+    n_jobs = job_count(jobs)
     with dask_client(scheduler, n_jobs) as client:
         n_workers = max(1, len(client.scheduler_info().get("workers", {})))
         # two ranges per worker: a slow range does not hold the others back
         yield SubjectPartitions(client, ds, 2 * n_workers)
-
-
-def check_backend(backend: str, scheduler: str | None) -> None:
-    if backend not in BACKENDS:
-        raise ParameterError(f"backend: expected one of {', '.join(BACKENDS)}; found {backend!r}")
-    if scheduler is not None and backend != "dask":
-        raise ParameterError(
-            f"scheduler: only used with backend='dask'; found backend={backend!r} "
-            f"and scheduler={scheduler!r}"
-        )

@@ -20,12 +20,11 @@ import pandas as pd
 from ideaflow.data import Dataset
 from ideaflow.errors import ParameterError
 from ideaflow.stats import relative_uplift
-from ideaflow.strategies.cluster import dask_client
+from ideaflow.strategies.cluster import check_backend, dask_client, job_count
 from ideaflow.strategies.params import StrategyParams
 from ideaflow.strategies.run import StrategyRunner, check_name
 
 _GRID_TYPES = {f.name: f.type for f in fields(StrategyParams)}
-BACKENDS = ("local", "dask")
 
 
 def _parse_value(key: str, text: str) -> Any:
@@ -127,19 +126,11 @@ def sweep(
     base = params if params is not None else StrategyParams()
     if not grid:
         raise ParameterError("grid: expected at least one KEY=V1,V2,... item")
-    if backend not in BACKENDS:
-        raise ParameterError(f"backend: expected one of {', '.join(BACKENDS)}; found {backend!r}")
-    if scheduler is not None and backend != "dask":
-        raise ParameterError(
-            f"scheduler: only used with backend='dask'; found backend={backend!r} "
-            f"and scheduler={scheduler!r}"
-        )
+    check_backend(backend, scheduler)
     keys = list(grid)
     points = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
     settings = [base.replace(**point) for point in points]  # validates every point first
-    n_jobs = -1 if jobs is None else int(jobs)
-    if n_jobs == 0 or n_jobs < -1:
-        raise ParameterError(f"jobs: expected an integer >= 1 or -1; found {jobs!r}")
+    n_jobs = job_count(jobs)
     if backend == "dask":
         rows = _run_dask(ds, name, settings, n_jobs, scheduler)
     elif n_jobs == 1 or len(points) == 1:
