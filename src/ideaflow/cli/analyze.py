@@ -14,6 +14,7 @@ from ideaflow.cli.options import (
     load_input,
     out_option,
     overwrite_option,
+    period_days_option,
     report_option,
     resolve_progress,
 )
@@ -45,13 +46,7 @@ from ideaflow.cli.options import (
     show_default=True,
     help="Leader set for diversity and tie density: everyone ever followed, or at the end.",
 )
-@click.option(
-    "--period-days",
-    type=float,
-    default=30.0,
-    show_default=True,
-    help="Period of the popularity-vs-performance panel.",
-)
+@period_days_option
 @click.option("--n-boot", type=int, default=1000, show_default=True, help="Bootstrap replicates.")
 @click.option(
     "--null",

@@ -14,6 +14,7 @@ from ideaflow.cli.options import (
     load_input,
     out_option,
     overwrite_option,
+    period_days_option,
 )
 
 
@@ -30,13 +31,7 @@ from ideaflow.cli.options import (
     show_default=True,
     help="Fewest traders in the fitted tail of the follower in-degree.",
 )
-@click.option(
-    "--period-days",
-    type=float,
-    default=30.0,
-    show_default=True,
-    help="Period of the popularity-vs-performance panel.",
-)
+@period_days_option
 @input_options(default_equity=10_000.0)
 @handle_errors
 def facts_command(

@@ -60,6 +60,14 @@ def overwrite_option(func: F) -> F:
     )(func)
 
 
+period_days_option = click.option(
+    "--period-days",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Period of the popularity-vs-performance panel.",
+)
+
 scheduler_option = click.option(
     "--scheduler",
     default=None,
