@@ -184,7 +184,7 @@ def per_subject_intervals(
     _check(n_boot, alpha)
     finite = [np.asarray(c, dtype=np.float64) for c in columns]
     finite = [c[np.isfinite(c)] for c in finite]
-    out: list[Interval | None] = [None] * len(finite)
+    out: dict[int, Interval] = {}
     by_size: dict[int, list[int]] = {}
     for i, c in enumerate(finite):
         by_size.setdefault(c.shape[0], []).append(i)
@@ -199,7 +199,7 @@ def per_subject_intervals(
         for at, i in enumerate(members):
             lo, hi = np.quantile(boot[:, at], [alpha / 2.0, 1.0 - alpha / 2.0])
             out[i] = Interval(float(finite[i].mean()), float(lo), float(hi), "per_subject")
-    return [interval for interval in out if interval is not None]
+    return [out[i] for i in range(len(finite))]
 
 
 def relative_uplift(value: float, base: float) -> float:
